@@ -1,0 +1,84 @@
+/*
+ * auth.h: the request signature scheme of the API contract (DESIGN,
+ * "Authentication"), free of any I/O so that it can be unit tested and fuzzed.
+ *
+ *   signature = hex(HMAC-SHA512(secret, METHOD "\n" ENDPOINT "\n" BODY
+ *                                       [ "\n" TIMESTAMP ]))
+ *
+ * ENDPOINT is REQUEST_URI as sent (path, and "?query" when there is one).
+ * The fourth line exists only when the client sent X-singularity-timestamp.
+ * The secret is used as the bytes of its printable form.
+ */
+#ifndef ST_AUTH_H
+#define ST_AUTH_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define AUTH_DIGEST_LEN		64	/* SHA-512 */
+#define AUTH_HEX_LEN		128
+#define AUTH_KEY_HEX_LEN	32	/* API key: 16 random bytes, lowercase hex */
+#define AUTH_SECRET_HEX_LEN	64	/* API secret: 32 random bytes, lowercase hex */
+
+/* Incremental HMAC over the string to sign; opaque. */
+struct auth_hmac;
+
+/*
+ * Start the HMAC of a request: feeds METHOD "\n" ENDPOINT "\n".
+ * Returns NULL on allocation or OpenSSL failure. Free with auth_hmac_free().
+ */
+struct auth_hmac *auth_hmac_begin(const void *secret, size_t secretlen,
+		    const char *method, const char *endpoint);
+
+/* Feed body bytes (any number of calls). Returns 0 or -1. */
+int		 auth_hmac_update(struct auth_hmac *h, const void *p, size_t n);
+
+/*
+ * Feed the optional timestamp line (NULL: none) and write the digest.
+ * Returns 0 or -1. The context cannot be used afterwards except to free.
+ */
+int		 auth_hmac_final(struct auth_hmac *h, const char *timestamp,
+		    unsigned char out[AUTH_DIGEST_LEN]);
+
+void		 auth_hmac_free(struct auth_hmac *h);
+
+/*
+ * One-shot signature as 128 lowercase hex chars plus NUL in out.
+ * timestamp may be NULL. Returns 0 or -1.
+ */
+int		 auth_sign_hex(const void *secret, size_t secretlen,
+		    const char *method, const char *endpoint,
+		    const void *body, size_t bodylen, const char *timestamp,
+		    char out[AUTH_HEX_LEN + 1]);
+
+/*
+ * Decode a signature header value: exactly 128 hex digits, either case.
+ * Returns 0, or -1 for any other length or byte.
+ */
+int		 auth_parse_signature(const char *hex, size_t len,
+		    unsigned char out[AUTH_DIGEST_LEN]);
+
+/*
+ * Check a timestamp header value: 1..20 decimal digits, |ts - now| <= window.
+ * Returns 0 when acceptable, -1 otherwise.
+ */
+int		 auth_check_timestamp(const char *ts, time_t now, unsigned window);
+
+/*
+ * Check an API key header value: exactly AUTH_KEY_HEX_LEN lowercase hex
+ * digits. Returns 0 or -1 (a malformed key is never looked up).
+ */
+int		 auth_check_key_syntax(const char *key, size_t len);
+
+/* Constant-time equality of two digests: 1 equal, 0 not. */
+int		 auth_digest_equal(const unsigned char a[AUTH_DIGEST_LEN],
+		    const unsigned char b[AUTH_DIGEST_LEN]);
+
+/*
+ * New credentials from the OS CSPRNG: key AUTH_KEY_HEX_LEN hex chars and
+ * secret AUTH_SECRET_HEX_LEN hex chars, NUL-terminated. Returns 0 or -1.
+ */
+int		 auth_new_credentials(char key[AUTH_KEY_HEX_LEN + 1],
+		    char secret[AUTH_SECRET_HEX_LEN + 1]);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * http.h: one request and its response, as a FastCGI or CGI responder sees them.
+ *
+ * The request is parsed from the CGI environment (FastCGI params are the same
+ * variables): REQUEST_METHOD, REQUEST_URI, CONTENT_LENGTH, HTTPS and the
+ * HTTP_* headers. Parsing is a pure function of the environment so that it is
+ * unit tested and fuzzed without a server. Body and response go through an
+ * I/O backend: libfcgi's FCGX streams, or stdin/stdout for plain CGI.
+ *
+ * Every response carries X-Request-Id and X-atlas-trace with the same id.
+ */
+#ifndef ST_HTTP_H
+#define ST_HTTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+struct auth_hmac;
+
+enum http_method {
+	HTTP_GET	= 1 << 0,
+	HTTP_HEAD	= 1 << 1,
+	HTTP_POST	= 1 << 2,
+	HTTP_PUT	= 1 << 3,
+	HTTP_DELETE	= 1 << 4,
+	HTTP_PATCH	= 1 << 5,
+	HTTP_OPTIONS	= 1 << 6,
+	HTTP_OTHER	= 1 << 7,
+};
+
+#define HTTP_MAX_PARAMS		4	/* {captures} in one route pattern */
+#define HTTP_MAX_URI		4096	/* longer REQUEST_URI: 414 */
+#define HTTP_MAX_HEADER		8192	/* longer header value: 431 */
+
+/* Where the body comes from and the response goes to. */
+struct http_io {
+	/* Read up to n bytes; 0 at end of input, -1 on error. */
+	ssize_t	(*read)(void *arg, void *buf, size_t n);
+	/* Write all n bytes; 0 or -1. */
+	int	(*write)(void *arg, const void *buf, size_t n);
+	void	 *arg;
+};
+
+struct http_req {
+	/* Parsed by http_parse(); pointers into the environment or owned. */
+	enum http_method method;
+	const char	*method_str;	/* as sent, e.g. "GET" */
+	const char	*uri;		/* REQUEST_URI as sent: what the client signed */
+	char		*path;		/* uri before '?', base path removed (owned) */
+	const char	*query;		/* after '?', "" when none */
+	int		 https;		/* request arrived over TLS */
+	unsigned long long content_length; /* 0 when absent */
+	const char	*h_apikey;	/* X-singularity-apikey, or NULL */
+	const char	*h_signature;	/* X-singularity-signature, or NULL */
+	const char	*h_timestamp;	/* X-singularity-timestamp, or NULL */
+	const char	*h_if_none_match;
+	const char	*h_idempotency_key;
+	const char	*remote_addr;
+	char		**envp;
+
+	char		 request_id[37];	/* UUID, set by http_parse() */
+
+	/* Route captures, filled by route_match(). */
+	const char	*params[HTTP_MAX_PARAMS];	/* point into param_buf */
+	size_t		 nparams;
+	char		*param_buf;	/* owned copy of path split at '/' */
+
+	/* Body: read whole by the responder loop, unless the route streams it. */
+	char		*body;		/* owned, NUL-terminated; NULL when not read */
+	size_t		 body_len;
+	unsigned long long body_read;	/* bytes consumed so far */
+	struct auth_hmac *hmac;		/* when set, every body byte read is fed to it */
+
+	/* After authentication. */
+	long long	 account_id;
+	char		*account_name;	/* owned */
+	char		*api_key;	/* owned */
+
+	/* Response state. */
+	struct http_io	 io;
+	int		 status;	/* 0 until a status is set */
+	char		*headers;	/* extra header lines, owned */
+	size_t		 headers_len;
+	int		 headers_sent;
+	int		 head_only;	/* HEAD: headers, no body */
+};
+
+/*
+ * Parse the environment of one request into *r (zeroed first; base_path is
+ * stripped from the front of the path when it matches). Returns 0, or the
+ * HTTP status to answer: 400 for a malformed CONTENT_LENGTH, a control byte
+ * in the URI or a header, a missing method or URI; 414 for an over-long URI;
+ * 431 for an over-long header. The request id is set even on failure, so the
+ * error can be answered. The caller releases *r with http_req_free().
+ */
+int		 http_parse(struct http_req *r, char **envp, const char *base_path);
+void		 http_req_free(struct http_req *r);
+
+/* Value of environment variable name in envp, or NULL. */
+const char	*http_getenv(char **envp, const char *name);
+
+/* "GET" -> HTTP_GET, anything unknown -> HTTP_OTHER. */
+enum http_method http_method_from_str(const char *s);
+/* Comma-separated names of the bits in mask, e.g. "GET, HEAD" (static buffer). */
+const char	*http_methods_str(unsigned mask);
+
+/*
+ * Read up to n body bytes (never past CONTENT_LENGTH), feeding them to r->hmac
+ * when set. Returns the count, 0 at the end of the body, -1 on I/O error.
+ */
+ssize_t		 http_read(struct http_req *r, void *buf, size_t n);
+
+/*
+ * Read the whole body into r->body (NUL-terminated). The caller has already
+ * checked content_length against its limit. Returns 0 or -1 (short body or
+ * I/O error).
+ */
+int		 http_read_body(struct http_req *r);
+
+/* Set the status (default 200). */
+void		 http_set_status(struct http_req *r, int status);
+/*
+ * Add a response header. Refuses (returns -1) a name or value holding CR, LF
+ * or NUL, and any header once the headers were sent.
+ */
+int		 http_add_header(struct http_req *r, const char *name, const char *value);
+/* Write body bytes; the first call sends the status line and headers. */
+int		 http_write(struct http_req *r, const void *p, size_t n);
+/* Send the headers now if not yet sent (an empty body, or a HEAD answer). */
+int		 http_finish(struct http_req *r);
+
+/* Answer status with the JSON rendering of obj (not freed). */
+int		 http_send_json(struct http_req *r, int status, const cJSON *obj);
+/* Answer status with text/plain. */
+int		 http_send_text(struct http_req *r, int status, const char *text);
+/*
+ * The one error answer of the API: {"error": "<sentence>", "code": "<word>"}
+ * with status. 503 answers also carry Retry-After.
+ */
+int		 http_send_error(struct http_req *r, int status, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
+const char	*http_reason(int status);
+
+#endif
