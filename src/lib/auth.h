@@ -70,6 +70,15 @@ int		 auth_check_timestamp(const char *ts, time_t now, unsigned window);
  */
 int		 auth_check_key_syntax(const char *key, size_t len);
 
+/*
+ * Plain HMAC-SHA512(key, msg) into out, nothing of the string to sign added
+ * (the RFC 4231 test vectors are checked through it). keylen must be > 0.
+ * Returns 0 or -1.
+ */
+int		 auth_hmac_raw(const void *key, size_t keylen,
+		    const void *msg, size_t msglen,
+		    unsigned char out[AUTH_DIGEST_LEN]);
+
 /* Constant-time equality of two digests: 1 equal, 0 not. */
 int		 auth_digest_equal(const unsigned char a[AUTH_DIGEST_LEN],
 		    const unsigned char b[AUTH_DIGEST_LEN]);

@@ -8,6 +8,14 @@
 #include <time.h>
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+/*
+ * NOTE: <uuid/uuid.h> defines UUID_STR_LEN as 37 (NUL included) without a
+ * guard; here it is 36 (NUL excluded). Only util.c includes libuuid's header,
+ * before this one; other modules use util_uuid() and util_uuid_parse().
+ */
+#ifdef UUID_STR_LEN
+#undef UUID_STR_LEN
+#endif
 #define UUID_STR_LEN	36
 
 /* New random (v4) UUID, lowercase, NUL-terminated. */
