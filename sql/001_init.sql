@@ -140,7 +140,7 @@ CREATE TABLE jobs (
   placed_at          DATETIME(3)   NULL,
   started_at         DATETIME(3)   NULL,
   finished_at        DATETIME(3)   NULL,
-  updated_at         DATETIME(3)   NOT NULL DEFAULT UTC_TIMESTAMP(3) ON UPDATE UTC_TIMESTAMP(3),
+  updated_at         DATETIME(3)   NOT NULL DEFAULT UTC_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
   UNIQUE KEY uq_jobs_uuid (uuid),
   UNIQUE KEY uq_jobs_batch_idx (batch_id, idx),
   KEY ix_jobs_account (account_id, id),
