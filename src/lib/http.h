@@ -48,6 +48,7 @@ struct http_req {
 	enum http_method method;
 	const char	*method_str;	/* as sent, e.g. "GET" */
 	const char	*uri;		/* REQUEST_URI as sent: what the client signed */
+	char		*uri_buf;	/* owned: uri rebuilt from SCRIPT_NAME/PATH_INFO */
 	char		*path;		/* uri before '?', base path removed (owned) */
 	const char	*query;		/* after '?', "" when none */
 	int		 https;		/* request arrived over TLS */
@@ -84,6 +85,7 @@ struct http_req {
 	char		*headers;	/* extra header lines, owned */
 	size_t		 headers_len;
 	int		 headers_sent;
+	unsigned long long bytes_sent;	/* body bytes written (for the access log) */
 	int		 head_only;	/* HEAD: headers, no body */
 };
 
@@ -96,6 +98,7 @@ struct http_req {
  * error can be answered. The caller releases *r with http_req_free().
  */
 int		 http_parse(struct http_req *r, char **envp, const char *base_path);
+/* Free what *r owns (r->hmac included); *r may then be parsed again. */
 void		 http_req_free(struct http_req *r);
 
 /* Value of environment variable name in envp, or NULL. */
@@ -108,7 +111,8 @@ const char	*http_methods_str(unsigned mask);
 
 /*
  * Read up to n body bytes (never past CONTENT_LENGTH), feeding them to r->hmac
- * when set. Returns the count, 0 at the end of the body, -1 on I/O error.
+ * when set. Returns the count, 0 at the end of the body, -1 on I/O error or
+ * when the input ends before CONTENT_LENGTH bytes (a truncated body).
  */
 ssize_t		 http_read(struct http_req *r, void *buf, size_t n);
 

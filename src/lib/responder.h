@@ -13,8 +13,16 @@
  *   6. verify the signature (needs_auth routes)   401 unauthorized
  *   7. call the handler
  *
+ * Step 6 is split around step 5: the auth headers are checked and the key
+ * looked up before the body is read (a request with missing or malformed
+ * headers is answered 401 without reading it), and the HMAC, fed by
+ * http_read(), is compared once the whole body went through. An unknown key
+ * is carried through with a dummy secret and refused only at the end, so the
+ * work done does not tell whether a key exists.
+ *
  * A handler that streams its body must call responder_verify() after reading
- * it and before changing anything.
+ * it and before changing anything; r->account_id, r->account_name and
+ * r->api_key are set only by a successful verification.
  */
 #ifndef ST_RESPONDER_H
 #define ST_RESPONDER_H
@@ -35,12 +43,23 @@ struct responder {
 	int			 seal_key_loaded;
 	const struct route	*routes;
 	size_t			 nroutes;
-	/* Authentication in progress for the current request. */
+	/*
+	 * Authentication in progress for the current request: the signature
+	 * sent, and the account of the key, which becomes r->account_* only
+	 * once the signature over the whole body has been verified.
+	 */
 	unsigned char		 want_sig[64];
 	int			 auth_pending;
+	int			 auth_key_known;	/* 0: unknown key, dummy secret */
+	long long		 auth_account_id;
+	char			*auth_account_name;	/* owned */
 };
 
-/* Serve until end of input. Returns the process exit status. */
+/*
+ * Parse argv (-c CONFIG, --help, --version), then serve until the web server
+ * closes the FastCGI socket, or one request as plain CGI. Returns the process
+ * exit status.
+ */
 int	responder_main(const char *name, const struct route *routes,
 	    size_t nroutes, int argc, char **argv);
 
@@ -51,9 +70,10 @@ int	responder_main(const char *name, const struct route *routes,
 void	responder_handle(struct responder *rs, struct http_req *r);
 
 /*
- * Finish authentication of a streamed body: after the whole body went through
- * http_read(). Returns 0 when the signature is good; otherwise it has already
- * answered 401 and returns -1.
+ * Finish authentication of a streamed body: reads whatever of the body the
+ * handler left unread, then compares the HMAC. Returns 0 when the signature
+ * is good (or the route needs none); otherwise it has already answered
+ * (401; 400 for a truncated body; 500 on an internal failure) and returns -1.
  */
 int	responder_verify(struct responder *rs, struct http_req *r);
 
