@@ -1,0 +1,15 @@
+#!/bin/bash
+# The foundation through Apache + mod_proxy_fcgi to spawn-fcgi pools (apache/singularity-proxy-fcgi.conf), HTTPS.
+. "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/servers.sh"
+. "$top_srcdir/tests/lib/sign.sh"
+. "$top_srcdir/tests/lib/checks.sh"
+
+st_init t0012-apache-proxy-fcgi
+st_mariadb_start
+st_db_setup
+st_account demo
+st_web_user
+st_chown_runtime "$WEB_USER"
+st_apache_start proxy-fcgi
+st_check_common
