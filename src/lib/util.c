@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/random.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -32,13 +34,39 @@ oom(size_t n)
 	abort();
 }
 
-/* A random (version 4) UUID from libuuid, lowercase. */
+/* A random (version 4) UUID, lowercase; see util.h. */
 void
 util_uuid(char out[UUID_STR_LEN + 1])
 {
-	uuid_t	 u;
+	static unsigned char	 pool[4096];
+	static size_t		 used = sizeof(pool);
+	static pid_t		 owner;
+	uuid_t			 u;
+	pid_t			 pid;
 
-	uuid_generate_random(u);
+	/*
+	 * NOTE: every request needs an id, and libuuid's generator (which
+	 * reseeds random(3) on each call) cost more than the rest of a /ping,
+	 * while OpenSSL's RAND_bytes() costs milliseconds of set-up in every
+	 * plain CGI process. Ids come from a pool filled by the kernel's CSPRNG
+	 * (getrandom(2)), refilled when empty or when the process is not the
+	 * one that filled it (a fork must never hand out its parent's ids).
+	 */
+	pid = getpid();
+	if (used + sizeof(u) > sizeof(pool) || pid != owner) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool)) {
+			uuid_generate_random(u);
+			uuid_unparse_lower(u, out);
+			return;
+		}
+		used = 0;
+		owner = pid;
+	}
+	memcpy(u, pool + used, sizeof(u));
+	explicit_bzero(pool + used, sizeof(u));
+	used += sizeof(u);
+	u[6] = (u[6] & 0x0f) | 0x40;	/* version 4 (RFC 9562 5.4) */
+	u[8] = (u[8] & 0x3f) | 0x80;	/* variant 10 */
 	uuid_unparse_lower(u, out);
 }
 
