@@ -93,5 +93,9 @@ void	admin_key_usage(FILE *f);
 int	admin_host(struct admin *a, int argc, char **argv);
 void	admin_host_usage(FILE *f);
 
+/* admin-gc.c */
+int	admin_gc(struct admin *a, int argc, char **argv);
+void	admin_gc_usage(FILE *f);
+
 
 #endif

@@ -27,6 +27,7 @@ static const struct cmd {
 	{ "account",	admin_account,	admin_account_usage },
 	{ "key",	admin_key,	admin_key_usage },
 	{ "host",	admin_host,	admin_host_usage },
+	{ "gc",		admin_gc,	admin_gc_usage },
 };
 
 /* The program's whole usage text, on stream f. */
@@ -54,6 +55,8 @@ usage(FILE *f)
 "  host drain NAME              place no new job on the host\n"
 "  host enable NAME             place jobs on the host again\n"
 "  host remove NAME             forget a host that runs no job\n"
+"  gc [--tmp-age SECONDS] [--dry-run]\n"
+"                               clean the blob store of unreferenced files\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE  configuration file (default: $SINGULARITY_CONF, else\n"
