@@ -512,6 +512,15 @@ int
 responder_main(const char *name, const struct route *routes, size_t nroutes,
     int argc, char **argv)
 {
+	return responder_main_conf(name, routes, nroutes, NULL, argc, argv);
+}
+
+/* See responder.h. */
+int
+responder_main_conf(const char *name, const struct route *routes,
+    size_t nroutes, void (*configured)(const struct conf *), int argc,
+    char **argv)
+{
 	static const struct option longopts[] = {
 		{ "config",	required_argument,	NULL, 'c' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -569,6 +578,8 @@ responder_main(const char *name, const struct route *routes, size_t nroutes,
 	}
 	conf_loaded = 1;
 	log_init(name, rs.conf.log_file, rs.conf.log_level);
+	if (configured != NULL)
+		configured(&rs.conf);
 	if ((rs.db = db_new(&rs.conf)) == NULL) {
 		log_error("cannot allocate the database handle");
 		goto out;

@@ -64,6 +64,16 @@ int	responder_main(const char *name, const struct route *routes,
 	    size_t nroutes, int argc, char **argv);
 
 /*
+ * responder_main() that calls configured(conf) once the configuration is
+ * loaded, before the first request: a responder whose route limits come
+ * from the configuration sets them there (its route table is then not
+ * const).
+ */
+int	responder_main_conf(const char *name, const struct route *routes,
+	    size_t nroutes, void (*configured)(const struct conf *), int argc,
+	    char **argv);
+
+/*
  * Serve one parsed request (steps 2-7 above) with rs's configuration; used by
  * responder_main() and by tests that drive a responder without a server.
  */

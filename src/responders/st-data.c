@@ -692,7 +692,7 @@ out:
 
 /*
  * The route table. The shard routes stream their body; their max_body is
- * set in main() from [limits] shard_bytes.
+ * set by configured() from [limits] shard_bytes.
  */
 static struct route routes[] = {
 	{ HTTP_POST, "/data/{set}/shard/{shard_id}", 1, shard_upload, 0, 1 },
@@ -705,52 +705,26 @@ static struct route routes[] = {
 };
 
 /*
- * The largest body a shard route accepts: the base64 text of
- * [limits] shard_bytes with a CR LF every 64 characters (B64_ENCODED_MAX).
- * A longer Content-Length proves the decoded shard too large: 413 before
- * reading. The configuration is the one responder_main() will load
- * (-c FILE, --config FILE, --config=FILE, else the default); when it cannot
- * be loaded responder_main() reports why, and the default is used here.
+ * Set the shard routes' body limit once the configuration is loaded: the
+ * base64 text of [limits] shard_bytes with a CR LF every 64 characters
+ * (B64_ENCODED_MAX). A longer Content-Length proves the decoded shard too
+ * large: 413 before reading.
  */
-static size_t
-shard_body_limit(int argc, char **argv)
+static void
+configured(const struct conf *c)
 {
-	struct conf	 c;
-	const char	*path = NULL;
-	char		 err[512];
-	size_t		 lim;
-	int		 i;
+	size_t	 i, lim;
 
-	for (i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "-c") == 0 ||
-		    strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-		else if (strncmp(argv[i], "-c", 2) == 0 && argv[i][2] != '\0')
-			path = argv[i] + 2;
-	}
-	if (conf_load(path, &c, err, sizeof(err)) == -1) {
-		conf_defaults(&c);
-		lim = c.limit_shard_bytes;
-		conf_free(&c);
-	} else {
-		lim = c.limit_shard_bytes;
-		conf_free(&c);
-	}
-	if (lim > (SIZE_MAX - 8) / 2)
-		return SIZE_MAX;
-	return B64_ENCODED_MAX(lim);
+	lim = c->limit_shard_bytes > (SIZE_MAX - 8) / 2 ? SIZE_MAX :
+	    B64_ENCODED_MAX(c->limit_shard_bytes);
+	for (i = 0; i < NITEMS(routes); i++)
+		if (routes[i].stream_body)
+			routes[i].max_body = lim;
 }
 
 int
 main(int argc, char **argv)
 {
-	size_t	 i, lim;
-
-	lim = shard_body_limit(argc, argv);
-	for (i = 0; i < NITEMS(routes); i++)
-		if (routes[i].stream_body)
-			routes[i].max_body = lim;
-	return responder_main("st-data", routes, NITEMS(routes), argc, argv);
+	return responder_main_conf("st-data", routes, NITEMS(routes),
+	    configured, argc, argv);
 }
