@@ -1,0 +1,1189 @@
+/*
+ * cli-batch.c: `batch create|status|summary|cancel|wait`, `job
+ * status|cancel|log` and `leaderboard` (API reference "Batch" and "Jobs";
+ * DESIGN "Batches and jobs").
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define FILE_MAX	(16 * 1024 * 1024)	/* a batch file */
+#define PAGE		1000			/* ?limit= of listings */
+
+/* The eight per-state counts of a batch, in the reference's order. */
+static const char *const states[] = { "queued", "pending", "processing",
+    "processed", "uploading", "completed", "errored", "canceled" };
+
+/* Whether a job status is final. */
+static int
+is_final(const char *s)
+{
+
+	return s != NULL && (strcmp(s, "COMPLETED") == 0 ||
+	    strcmp(s, "ERRORED") == 0 || strcmp(s, "CANCELED") == 0);
+}
+
+/* Sleep for s seconds (fractions allowed). */
+static void
+nap(double s)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+/* Parse a positive number of seconds. Returns 0 or -1. */
+static int
+parse_seconds(const char *v, double *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !isfinite(*out) ||
+	    *out <= 0 || *out > 1e9)
+		return -1;
+	return 0;
+}
+
+/* "/batch/ID" (ID escaped) or "/batch". Caller frees. */
+static char *
+id_path(const char *base, const char *id, const char *suffix)
+{
+	char	*esc, *p;
+
+	if (id == NULL)
+		return xasprintf("%s%s", base, suffix);
+	esc = cli_escape(id);
+	p = xasprintf("%s/%s%s", base, esc, suffix);
+	free(esc);
+	return p;
+}
+
+/*
+ * GET path into *r and its JSON into *json; what names it in messages.
+ * Returns an exit code (reported).
+ */
+static int
+get_json(struct cli *cli, const char *path, const char *what,
+    struct cli_resp *r, cJSON **json)
+{
+	int	 rc;
+
+	*json = NULL;
+	if ((rc = cli_request(cli, "GET", path, NULL, 0, r)) != CLI_OK)
+		return cli_report(cli, what, r);
+	if ((*json = cli_resp_json(r, what)) == NULL)
+		return CLI_OTHER;
+	return CLI_OK;
+}
+
+/* The first element of a one-element answer array (or the object itself). */
+static const cJSON *
+first_of(const cJSON *v)
+{
+
+	if (cJSON_IsArray(v))
+		return cJSON_GetArrayItem(v, 0);
+	return v;
+}
+
+static int
+no_take(void *arg, int c, const char *v)
+{
+
+	return CLI_USAGE;
+}
+
+/* --- batch create ----------------------------------------------------------- */
+
+struct create_opts {
+	const char	*file;
+	double		 cpus;
+	long long	 gpus;
+	const char	*mode;
+};
+
+static int
+create_take(void *arg, int c, const char *v)
+{
+	struct create_opts	*o = arg;
+	unsigned long long	 n;
+
+	switch (c) {
+	case 'f':
+		o->file = v;
+		return 0;
+	case 'c':
+		if (parse_seconds(v, &o->cpus) == -1)
+			return cli_usage_error("batch create",
+			    "--cpus must be a number above 0 (fractions allowed)");
+		return 0;
+	case 'g':
+		if (util_parse_u64(v, 1024, &n) == -1)
+			return cli_usage_error("batch create",
+			    "--gpus must be a whole number");
+		o->gpus = (long long)n;
+		return 0;
+	case 'm':
+		if (strcasecmp(v, "pilot") != 0 &&
+		    strcasecmp(v, "production") != 0)
+			return cli_usage_error("batch create",
+			    "--mode must be pilot or production");
+		o->mode = v;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+/* Read a whole small file into a new NUL-terminated buffer. */
+static char *
+slurp(const char *path, size_t *len, char *err, size_t errsz)
+{
+	struct stat	 st;
+	char		*buf = NULL;
+	ssize_t		 r;
+	int		 fd;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > FILE_MAX) {
+		snprintf(err, errsz, "%s: not a regular file of at most %d "
+		    "bytes", path, FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (*len < (size_t)st.st_size) {
+		r = read(fd, buf + *len, (size_t)st.st_size - *len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		*len += (size_t)r;
+	}
+	buf[*len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* Print the "errors": [{"index", "error"}] of a batch answer on stderr. */
+static void
+print_job_errors(const cJSON *obj)
+{
+	const cJSON	*errs, *e;
+
+	errs = cJSON_GetObjectItemCaseSensitive(obj, "errors");
+	cJSON_ArrayForEach(e, errs) {
+		fprintf(stderr, "  job %.0f: %s\n", cli_jnum(e, "index", -1),
+		    cli_jstr(e, "error") != NULL ? cli_jstr(e, "error") : "?");
+	}
+}
+
+/*
+ * batch create --from-file F --cpus N [--gpus N] --mode M: F holds a JSON
+ * array of jobs ({command, image, image_tag, data_set_id}), as the original
+ * CLI takes (an object with "jobs" is taken too). Exit 0 when every job was
+ * accepted, 1 when the batch was made without some of them.
+ */
+int
+cli_cmd_batch_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from-file", required_argument, NULL, 'f' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "gpus", required_argument, NULL, 'g' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create_opts o = { NULL, 0, 0, NULL };
+	struct cli_resp	 r;
+	cJSON		*in = NULL, *body = NULL, *jobs, *req, *ans = NULL;
+	char		*text = NULL, *txt = NULL, err[512], *mode = NULL;
+	size_t		 len, i;
+	int		 first, rc = CLI_OTHER;
+
+	memset(&r, 0, sizeof(r));
+	if ((first = cli_getopt("batch create", argc, argv, opts, create_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 0)
+		return cli_usage_error("batch create", "no operand expected");
+	if (o.file == NULL || o.cpus <= 0 || o.mode == NULL)
+		return cli_usage_error("batch create",
+		    "--from-file, --cpus and --mode are required");
+	if ((text = slurp(o.file, &len, err, sizeof(err))) == NULL) {
+		cli_warn("%s", err);
+		return CLI_OTHER;
+	}
+	if ((in = cJSON_ParseWithLength(text, len)) == NULL) {
+		cli_warn("%s: not valid JSON", o.file);
+		goto out;
+	}
+	if (cJSON_IsObject(in) &&
+	    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(in, "jobs")))
+		jobs = cJSON_DetachItemFromObjectCaseSensitive(in, "jobs");
+	else if (cJSON_IsArray(in)) {
+		jobs = in;
+		in = NULL;
+	} else {
+		cli_warn("%s: expected a JSON array of jobs", o.file);
+		goto out;
+	}
+	if ((rc = cli_ready(cli, 1)) != CLI_OK) {
+		cJSON_Delete(jobs);
+		goto out;
+	}
+	rc = CLI_OTHER;
+	mode = xstrdup(o.mode);
+	for (i = 0; mode[i] != '\0'; i++)
+		mode[i] = (char)(mode[i] >= 'A' && mode[i] <= 'Z' ?
+		    mode[i] + 32 : mode[i]);
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "mode", mode);
+	cJSON_AddItemToObject(body, "jobs", jobs);
+	req = cJSON_AddObjectToObject(body, "requisitions");
+	cJSON_AddNumberToObject(req, "cpu", o.cpus);
+	cJSON_AddNumberToObject(req, "gpu", (double)o.gpus);
+	if ((txt = cJSON_PrintUnformatted(body)) == NULL)
+		goto out;
+	if ((rc = cli_request(cli, "POST", "/batch", txt, strlen(txt), &r)) !=
+	    CLI_OK) {
+		rc = cli_report(cli, "POST /batch", &r);
+		if ((ans = cJSON_ParseWithLength(r.body, r.len)) != NULL)
+			print_job_errors(ans);
+		goto out;
+	}
+	if (cli->json)
+		cli_print_raw(&r);
+	if ((ans = cli_resp_json(&r, "POST /batch")) == NULL) {
+		rc = CLI_OTHER;
+		goto out;
+	}
+	if (!cli->json)
+		printf("batch %s: %.0f jobs accepted, %.0f refused\n",
+		    cli_jstr(ans, "batch_uuid") != NULL ?
+		    cli_jstr(ans, "batch_uuid") : "?",
+		    cli_jnum(ans, "successful", 0), cli_jnum(ans, "failed", 0));
+	print_job_errors(ans);
+	rc = cli_jnum(ans, "failed", 0) > 0 ? CLI_OTHER : CLI_OK;
+out:
+	cJSON_Delete(ans);
+	cJSON_Delete(in);
+	cJSON_Delete(body);
+	if (txt != NULL)
+		cJSON_free(txt);
+	cli_resp_free(&r);
+	free(text);
+	free(mode);
+	return rc;
+}
+
+/* --- batch status, summary ------------------------------------------------ */
+
+/* The number of jobs of a batch in a final state. */
+static double
+final_count(const cJSON *b)
+{
+
+	return cli_jnum(b, "completed", 0) + cli_jnum(b, "errored", 0) +
+	    cli_jnum(b, "canceled", 0);
+}
+
+/* Print one batch in detail: its fields, counts and jobs. */
+static void
+print_batch(const cJSON *b)
+{
+	static const char *const hdr[] = { "JOB", "STATUS", "COMMAND",
+	    "RESULT" };
+	struct cli_table *t;
+	const cJSON	*jobs, *j;
+	const char	*cells[4];
+	char		 tm[32], *res;
+	size_t		 i;
+
+	printf("batch       %s\n", cli_jstr(b, "id") ? cli_jstr(b, "id") : "-");
+	printf("mode        %s\n", cli_jstr(b, "mode") ? cli_jstr(b, "mode") :
+	    "-");
+	printf("status      %s\n", cli_jstr(b, "status") ?
+	    cli_jstr(b, "status") : "-");
+	printf("created_at  %s\n", cli_jstr(b, "created_at") ?
+	    cli_jstr(b, "created_at") : "-");
+	cli_human_ms(cli_jnum(b, "processing_time", 0), tm);
+	printf("time        %s\n", tm);
+	printf("jobs        %.0f:", cli_jnum(b, "job_count", 0));
+	for (i = 0; i < NITEMS(states); i++)
+		if (cli_jnum(b, states[i], 0) > 0)
+			printf(" %s %.0f", states[i], cli_jnum(b, states[i], 0));
+	printf("\n\n");
+	t = cli_table_new(4, (const char *const *)hdr);
+	cli_table_limit(t, 2, 50);
+	cli_table_limit(t, 3, 60);
+	jobs = cJSON_GetObjectItemCaseSensitive(b, "jobs");
+	cJSON_ArrayForEach(j, jobs) {
+		res = cli_json_text(cJSON_GetObjectItemCaseSensitive(j,
+		    "result"));
+		cells[0] = cli_jstr(j, "id");
+		cells[1] = cli_jstr(j, "status");
+		cells[2] = cli_jstr(j, "command");
+		cells[3] = res;
+		cli_table_add(t, cells);
+		free(res);
+	}
+	cli_table_print(t, stdout);
+	cli_table_free(t);
+}
+
+/* A table of batches with their counts. */
+static struct cli_table *
+batch_table(void)
+{
+	static const char *const hdr[] = { "BATCH", "MODE", "STATUS", "JOBS",
+	    "QUEUED", "RUNNING", "COMPLETED", "ERRORED", "CANCELED", "TIME",
+	    "CREATED" };
+	struct cli_table *t;
+	size_t		 i;
+
+	t = cli_table_new(NITEMS(hdr), (const char *const *)hdr);
+	for (i = 3; i <= 9; i++)
+		cli_table_align(t, i, CLI_RIGHT);
+	return t;
+}
+
+/* Add batch b to a batch_table(). */
+static void
+batch_row(struct cli_table *t, const cJSON *b)
+{
+	char		 n[6][32], tm[32];
+	const char	*cells[11];
+
+	snprintf(n[0], 32, "%.0f", cli_jnum(b, "job_count", 0));
+	snprintf(n[1], 32, "%.0f", cli_jnum(b, "queued", 0));
+	snprintf(n[2], 32, "%.0f", cli_jnum(b, "pending", 0) +
+	    cli_jnum(b, "processing", 0) + cli_jnum(b, "processed", 0) +
+	    cli_jnum(b, "uploading", 0));
+	snprintf(n[3], 32, "%.0f", cli_jnum(b, "completed", 0));
+	snprintf(n[4], 32, "%.0f", cli_jnum(b, "errored", 0));
+	snprintf(n[5], 32, "%.0f", cli_jnum(b, "canceled", 0));
+	cli_human_ms(cli_jnum(b, "processing_time", 0), tm);
+	cells[0] = cli_jstr(b, "id");
+	cells[1] = cli_jstr(b, "mode");
+	cells[2] = cli_jstr(b, "status");
+	cells[3] = n[0];
+	cells[4] = n[1];
+	cells[5] = n[2];
+	cells[6] = n[3];
+	cells[7] = n[4];
+	cells[8] = n[5];
+	cells[9] = tm;
+	cells[10] = cli_jstr(b, "created_at");
+	cli_table_add(t, cells);
+}
+
+struct list_opts {
+	unsigned long long	 limit;
+	const char		*since;
+	const char		*cmd;
+};
+
+static int
+list_take(void *arg, int c, const char *v)
+{
+	struct list_opts	*o = arg;
+	unsigned int		 y, m, d;
+	char			 tail;
+
+	switch (c) {
+	case 'l':
+		if (util_parse_u64(v, 1000, &o->limit) == -1 || o->limit == 0)
+			return cli_usage_error(o->cmd,
+			    "--limit must be 1..1000");
+		return 0;
+	case 's':
+		if (strlen(v) != 10 || sscanf(v, "%4u-%2u-%2u%c", &y, &m, &d,
+		    &tail) != 3 || v[4] != '-' || v[7] != '-' || m < 1 ||
+		    m > 12 || d < 1 || d > 31)
+			return cli_usage_error(o->cmd,
+			    "--since takes a date YYYY-MM-DD");
+		o->since = v;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+/* batch status [ID] [--limit N]: one batch in detail, or a table. */
+int
+cli_cmd_batch_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct list_opts o = { 0, NULL, "batch status" };
+	struct cli_resp	 r;
+	struct cli_table *t = NULL;
+	cJSON		*arr = NULL;
+	const cJSON	*b;
+	char		*path, q[64] = "";
+	int		 first, rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((first = cli_getopt("batch status", argc, argv, opts, list_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first > 1)
+		return cli_usage_error("batch status", "at most one batch ID");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	if (o.limit > 0 && argc == first)
+		snprintf(q, sizeof(q), "?limit=%llu", o.limit);
+	path = id_path("/batch", argc > first ? argv[first] : NULL, q);
+	if ((rc = get_json(cli, path, argc > first ? "GET /batch/{id}" :
+	    "GET /batch", &r, &arr)) != CLI_OK)
+		goto out;
+	if (cli->json) {
+		cli_print_raw(&r);
+		goto out;
+	}
+	if (argc > first) {
+		if ((b = first_of(arr)) == NULL) {
+			cli_warn("no such batch");
+			rc = CLI_NOTFOUND;
+			goto out;
+		}
+		print_batch(b);
+		goto out;
+	}
+	t = batch_table();
+	cJSON_ArrayForEach(b, arr)
+		batch_row(t, b);
+	if (cli_table_rows(t) == 0)
+		printf("no batches yet\n");
+	else
+		cli_table_print(t, stdout);
+out:
+	cli_table_free(t);
+	cJSON_Delete(arr);
+	cli_resp_free(&r);
+	free(path);
+	return rc;
+}
+
+/*
+ * batch summary [--since YYYY-MM-DD]: every batch (paged through with
+ * ?limit= and ?before=), those created on or after the date, and the
+ * totals. --json prints the kept batches as the server gave them.
+ */
+int
+cli_cmd_batch_summary(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct list_opts o = { 0, NULL, "batch summary" };
+	struct cli_resp	 r;
+	struct cli_table *t = NULL;
+	cJSON		*page = NULL, *kept = NULL, *b, *next;
+	const char	*id, *created;
+	char		*before = NULL, *path = NULL, *txt, tm[32];
+	double		 tot[NITEMS(states)], jobs = 0, ms = 0;
+	size_t		 i, nb = 0;
+	int		 first, rc, n, stop = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(tot, 0, sizeof(tot));
+	if ((first = cli_getopt("batch summary", argc, argv, opts, list_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 0)
+		return cli_usage_error("batch summary", "no operand expected");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	kept = cJSON_CreateArray();
+	t = batch_table();
+	while (!stop) {
+		free(path);
+		path = before == NULL ? xasprintf("/batch?limit=%d", PAGE) :
+		    xasprintf("/batch?limit=%d&before=%s", PAGE, before);
+		cli_resp_free(&r);
+		cJSON_Delete(page);
+		if ((rc = get_json(cli, path, "GET /batch", &r, &page)) !=
+		    CLI_OK)
+			goto out;
+		n = cJSON_GetArraySize(page);
+		if (n < PAGE)
+			stop = 1;
+		for (b = page != NULL ? page->child : NULL; b != NULL;
+		    b = next) {
+			next = b->next;
+			id = cli_jstr(b, "id");
+			created = cli_jstr(b, "created_at");
+			if (id != NULL) {
+				free(before);
+				before = cli_escape(id);
+			}
+			if (o.since != NULL && (created == NULL ||
+			    strncmp(created, o.since, 10) < 0)) {
+				/* Newest first: the rest is older still. */
+				stop = 1;
+				break;
+			}
+			batch_row(t, b);
+			for (i = 0; i < NITEMS(states); i++)
+				tot[i] += cli_jnum(b, states[i], 0);
+			jobs += cli_jnum(b, "job_count", 0);
+			ms += cli_jnum(b, "processing_time", 0);
+			nb++;
+			cJSON_AddItemToArray(kept,
+			    cJSON_DetachItemViaPointer(page, b));
+		}
+		if (n == 0 || before == NULL)
+			stop = 1;
+	}
+	if (cli->json) {
+		if ((txt = cJSON_Print(kept)) != NULL) {
+			printf("%s\n", txt);
+			cJSON_free(txt);
+		}
+		goto out;
+	}
+	if (nb == 0) {
+		printf("no batches%s%s\n", o.since != NULL ? " since " : "",
+		    o.since != NULL ? o.since : "");
+		goto out;
+	}
+	cli_table_print(t, stdout);
+	cli_human_ms(ms, tm);
+	printf("\n%zu batches%s%s, %.0f jobs:", nb,
+	    o.since != NULL ? " since " : "", o.since != NULL ? o.since : "",
+	    jobs);
+	for (i = 0; i < NITEMS(states); i++)
+		if (tot[i] > 0)
+			printf(" %s %.0f", states[i], tot[i]);
+	printf("; processing time %s\n", tm);
+out:
+	cli_table_free(t);
+	cJSON_Delete(page);
+	cJSON_Delete(kept);
+	cli_resp_free(&r);
+	free(before);
+	free(path);
+	return rc;
+}
+
+/* --- cancel ------------------------------------------------------------------ */
+
+/* DELETE /KIND/ID and say what the server did. */
+static int
+cancel(struct cli *cli, const char *cmd, const char *kind, int argc,
+    char **argv)
+{
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	struct cli_resp	 r;
+	cJSON		*obj = NULL;
+	const cJSON	*v;
+	char		*path, *what, *base;
+	int		 first, rc, shown = 0;
+
+	if ((first = cli_getopt(cmd, argc, argv, opts, no_take, NULL)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 1)
+		return cli_usage_error(cmd, "give one %s ID", kind);
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	base = xasprintf("/%s", kind);
+	path = id_path(base, argv[first], "");
+	what = xasprintf("DELETE /%s/{id}", kind);
+	if ((rc = cli_request(cli, "DELETE", path, NULL, 0, &r)) != CLI_OK) {
+		rc = cli_report(cli, what, &r);
+		goto out;
+	}
+	if (cli->json) {
+		cli_print_raw(&r);
+		goto out;
+	}
+	obj = cJSON_ParseWithLength(r.body, r.len);
+	printf("%s %s:", kind, argv[first]);
+	/* Whatever counts the server gives ("canceled": 3, ...). */
+	cJSON_ArrayForEach(v, first_of(obj)) {
+		if (v->string != NULL && cJSON_IsNumber(v)) {
+			printf(" %s %.0f", v->string, v->valuedouble);
+			shown = 1;
+		} else if (v->string != NULL &&
+		    strcmp(v->string, "status") == 0 && cJSON_IsString(v)) {
+			printf(" %s", v->valuestring);
+			shown = 1;
+		}
+	}
+	printf("%s\n", shown ? "" : " cancel requested");
+out:
+	cJSON_Delete(obj);
+	cli_resp_free(&r);
+	free(what);
+	free(path);
+	free(base);
+	return rc;
+}
+
+int
+cli_cmd_batch_cancel(struct cli *cli, int argc, char **argv)
+{
+
+	return cancel(cli, "batch cancel", "batch", argc, argv);
+}
+
+int
+cli_cmd_job_cancel(struct cli *cli, int argc, char **argv)
+{
+
+	return cancel(cli, "job cancel", "job", argc, argv);
+}
+
+/* --- batch wait ----------------------------------------------------------- */
+
+struct wait_opts {
+	double		 timeout;	/* 0: none */
+	double		 interval;
+	const char	*cmd;
+	int		 follow;
+};
+
+static int
+wait_take(void *arg, int c, const char *v)
+{
+	struct wait_opts	*o = arg;
+
+	switch (c) {
+	case 't':
+		if (parse_seconds(v, &o->timeout) == -1)
+			return cli_usage_error(o->cmd,
+			    "--timeout takes seconds above 0");
+		return 0;
+	case 'i':
+		if (parse_seconds(v, &o->interval) == -1)
+			return cli_usage_error(o->cmd,
+			    "--interval takes seconds above 0");
+		return 0;
+	case 'f':
+		o->follow = 1;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+/* One line of counts of batch b into out. */
+static void
+counts_line(const cJSON *b, char *out, size_t sz)
+{
+	size_t	 i, off;
+
+	off = (size_t)snprintf(out, sz, "%.0f/%.0f final", final_count(b),
+	    cli_jnum(b, "job_count", 0));
+	for (i = 0; i < NITEMS(states) && off < sz; i++)
+		if (cli_jnum(b, states[i], 0) > 0)
+			off += (size_t)snprintf(out + off, sz - off,
+			    ", %s %.0f", states[i], cli_jnum(b, states[i], 0));
+}
+
+/*
+ * batch wait ID [--timeout S] [--interval S]: poll until every job is
+ * final. Exit 0 when all COMPLETED, 1 otherwise (or on timeout). Up to 10
+ * failed polls in a row (server restarting) are waited out.
+ */
+int
+cli_cmd_batch_wait(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct wait_opts o = { 0, 2, "batch wait", 0 };
+	struct cli_resp	 r;
+	struct cli_progress pg;
+	cJSON		*arr = NULL;
+	const cJSON	*b;
+	char		*path, line[512], last[512] = "";
+	double		 start, total;
+	int		 first, rc, fails = 0, started = 0;
+
+	memset(&r, 0, sizeof(r));
+	if ((first = cli_getopt("batch wait", argc, argv, opts, wait_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 1)
+		return cli_usage_error("batch wait", "give one batch ID");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	path = id_path("/batch", argv[first], "");
+	start = cli_now();
+	for (;;) {
+		cli_resp_free(&r);
+		cJSON_Delete(arr);
+		arr = NULL;
+		rc = cli_request(cli, "GET", path, NULL, 0, &r);
+		if (rc == CLI_SERVER && ++fails < 10) {
+			if (o.timeout > 0 && cli_now() - start > o.timeout)
+				goto timeout;
+			nap(o.interval);
+			continue;
+		}
+		if (rc != CLI_OK) {
+			if (started && cli->tty)
+				fputc('\n', stderr);
+			rc = cli_report(cli, "GET /batch/{id}", &r);
+			goto out;
+		}
+		fails = 0;
+		if ((arr = cli_resp_json(&r, "GET /batch/{id}")) == NULL ||
+		    (b = first_of(arr)) == NULL) {
+			rc = CLI_OTHER;
+			goto out;
+		}
+		total = cli_jnum(b, "job_count", 0);
+		if (!started) {
+			cli_progress_start(&pg, "waiting", cli->tty, total,
+			    "jobs final");
+			started = 1;
+		}
+		cli_progress_update(&pg, final_count(b));
+		counts_line(b, line, sizeof(line));
+		if (!cli->tty && strcmp(line, last) != 0) {
+			fprintf(stderr, "batch %s: %s\n", argv[first], line);
+			snprintf(last, sizeof(last), "%s", line);
+		}
+		if (final_count(b) >= total)
+			break;
+		if (o.timeout > 0 && cli_now() - start > o.timeout)
+			goto timeout;
+		nap(o.interval);
+	}
+	cli_progress_end(&pg);
+	if (cli->json)
+		cli_print_raw(&r);
+	else
+		printf("batch %s %s: %s\n", argv[first],
+		    cli_jstr(b, "status") != NULL ? cli_jstr(b, "status") : "",
+		    line);
+	rc = cli_jnum(b, "completed", 0) >= total ? CLI_OK : CLI_OTHER;
+	goto out;
+timeout:
+	if (started)
+		cli_progress_end(&pg);
+	cli_warn("batch %s: timed out after %.0f s%s%s", argv[first],
+	    o.timeout, last[0] != '\0' ? ": " : "", last);
+	rc = CLI_OTHER;
+out:
+	cJSON_Delete(arr);
+	cli_resp_free(&r);
+	free(path);
+	return rc;
+}
+
+/* --- job status ------------------------------------------------------------ */
+
+/* Print one job in detail. */
+static void
+print_job(const cJSON *j)
+{
+	static const char *const keys[] = { "id", "batch_id", "status", "mode",
+	    "command", "image", "data_set_id", "host", "pending_reason",
+	    "created_at", "started_at", "finished_at", "exit_code", "error",
+	    "result" };
+	const cJSON	*req;
+	char		*v, tm[32];
+	size_t		 i;
+
+	for (i = 0; i < NITEMS(keys); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(j, keys[i]) == NULL)
+			continue;
+		v = cli_json_text(cJSON_GetObjectItemCaseSensitive(j, keys[i]));
+		printf("%-16s%s\n", keys[i], v);
+		free(v);
+	}
+	cli_human_ms(cli_jnum(j, "processing_time", 0), tm);
+	printf("%-16s%s (%.0f ms)\n", "processing_time", tm,
+	    cli_jnum(j, "processing_time", 0));
+	if ((req = cJSON_GetObjectItemCaseSensitive(j, "requisitions")) !=
+	    NULL)
+		printf("%-16scpu %g, gpu %g, ram %g GB\n", "requisitions",
+		    cli_jnum(req, "cpu", 0), cli_jnum(req, "gpu", 0),
+		    cli_jnum(req, "ram", 0));
+}
+
+/* job status [ID] [--limit N]: one job in detail, or a table. */
+int
+cli_cmd_job_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const hdr[] = { "JOB", "BATCH", "STATUS", "MODE",
+	    "TIME", "HOST", "COMMAND" };
+	struct list_opts o = { 0, NULL, "job status" };
+	struct cli_resp	 r;
+	struct cli_table *t = NULL;
+	cJSON		*arr = NULL;
+	const cJSON	*j;
+	const char	*cells[7];
+	char		*path, q[64] = "", tm[32];
+	int		 first, rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((first = cli_getopt("job status", argc, argv, opts, list_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first > 1)
+		return cli_usage_error("job status", "at most one job ID");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	if (o.limit > 0 && argc == first)
+		snprintf(q, sizeof(q), "?limit=%llu", o.limit);
+	path = id_path("/job", argc > first ? argv[first] : NULL, q);
+	if ((rc = get_json(cli, path, argc > first ? "GET /job/{id}" :
+	    "GET /job", &r, &arr)) != CLI_OK)
+		goto out;
+	if (cli->json) {
+		cli_print_raw(&r);
+		goto out;
+	}
+	if (argc > first) {
+		if ((j = first_of(arr)) == NULL) {
+			cli_warn("no such job");
+			rc = CLI_NOTFOUND;
+			goto out;
+		}
+		print_job(j);
+		goto out;
+	}
+	t = cli_table_new(7, (const char *const *)hdr);
+	cli_table_align(t, 4, CLI_RIGHT);
+	cli_table_limit(t, 6, 60);
+	cJSON_ArrayForEach(j, arr) {
+		cli_human_ms(cli_jnum(j, "processing_time", 0), tm);
+		cells[0] = cli_jstr(j, "id");
+		cells[1] = cli_jstr(j, "batch_id");
+		cells[2] = cli_jstr(j, "status");
+		cells[3] = cli_jstr(j, "mode");
+		cells[4] = tm;
+		cells[5] = cli_jstr(j, "host");
+		cells[6] = cli_jstr(j, "command");
+		cli_table_add(t, cells);
+	}
+	if (cli_table_rows(t) == 0)
+		printf("no jobs yet\n");
+	else
+		cli_table_print(t, stdout);
+out:
+	cli_table_free(t);
+	cJSON_Delete(arr);
+	cli_resp_free(&r);
+	free(path);
+	return rc;
+}
+
+/* --- job log -------------------------------------------------------------- */
+
+/*
+ * The part of log now (n bytes) not printed yet, given what was printed
+ * before (prev, pn bytes). The stored log is the last 1 MiB and is replaced
+ * whole, so it may have lost its head: find the end of what was printed.
+ * Returns the offset in now where the new part starts.
+ */
+static size_t
+log_new_part(const char *prev, size_t pn, const char *now, size_t n)
+{
+	const char	*tail;
+	size_t		 tn, i;
+
+	if (pn == 0)
+		return 0;
+	if (n >= pn && memcmp(prev, now, pn) == 0)
+		return pn;
+	/* The head was cut: look for the last 4 KiB printed. */
+	tn = pn < 4096 ? pn : 4096;
+	tail = prev + pn - tn;
+	for (i = n >= tn ? n - tn + 1 : 0; i-- > 0; )
+		if (memcmp(now + i, tail, tn) == 0)
+			return i + tn;
+	return n >= pn ? 0 : n;	/* unrelated: print it all, or nothing */
+}
+
+/*
+ * job log ID [--follow] [--interval S]: the job's stdout and stderr (the
+ * last 1 MiB, as of the dispatcher's last pass); with --follow, new output
+ * as it comes, until the job is final.
+ */
+int
+cli_cmd_job_log(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct wait_opts o = { 0, 2, "job log", 0 };
+	struct cli_resp	 r, s;
+	cJSON		*arr = NULL;
+	char		*path, *jpath, *prev = NULL;
+	size_t		 pn = 0, off;
+	int		 first, rc, final = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	if ((first = cli_getopt("job log", argc, argv, opts, wait_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 1)
+		return cli_usage_error("job log", "give one job ID");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	path = id_path("/job", argv[first], "/log");
+	jpath = id_path("/job", argv[first], "");
+	for (;;) {
+		cli_resp_free(&r);
+		if ((rc = cli_request(cli, "GET", path, NULL, 0, &r)) !=
+		    CLI_OK) {
+			rc = cli_report(cli, "GET /job/{id}/log", &r);
+			goto out;
+		}
+		off = log_new_part(prev, pn, r.body, r.len);
+		fwrite(r.body + off, 1, r.len - off, stdout);
+		fflush(stdout);
+		free(prev);
+		prev = r.body;
+		pn = r.len;
+		r.body = NULL;
+		r.len = 0;
+		if (!o.follow || final)
+			break;
+		/* Final now: one more fetch takes the last pass's log. */
+		cli_resp_free(&s);
+		cJSON_Delete(arr);
+		if ((rc = get_json(cli, jpath, "GET /job/{id}", &s, &arr)) !=
+		    CLI_OK)
+			goto out;
+		if (is_final(cli_jstr(first_of(arr), "status"))) {
+			final = 1;
+			continue;
+		}
+		nap(o.interval);
+	}
+	rc = CLI_OK;
+out:
+	cJSON_Delete(arr);
+	cli_resp_free(&r);
+	cli_resp_free(&s);
+	free(prev);
+	free(path);
+	free(jpath);
+	return rc;
+}
+
+/* --- leaderboard -------------------------------------------------------------- */
+
+struct board_opts {
+	const char		*metric;
+	unsigned long long	 top;
+	int			 ascending;
+};
+
+static int
+board_take(void *arg, int c, const char *v)
+{
+	struct board_opts	*o = arg;
+
+	switch (c) {
+	case 'm':
+		if (v[0] == '\0')
+			return cli_usage_error("leaderboard",
+			    "--metric needs a key of the results");
+		o->metric = v;
+		return 0;
+	case 'n':
+		if (util_parse_u64(v, 1000000, &o->top) == -1 || o->top == 0)
+			return cli_usage_error("leaderboard",
+			    "--top must be a whole number above 0");
+		return 0;
+	case 'a':
+		o->ascending = 1;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+/* A metric of a result: "a.b" walks nested objects. NULL if not a number. */
+static const cJSON *
+metric_of(const cJSON *result, const char *metric)
+{
+	const cJSON	*v = result;
+	const char	*p = metric, *dot;
+	char		 key[256];
+	size_t		 n;
+
+	while (v != NULL) {
+		dot = strchr(p, '.');
+		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		v = cJSON_GetObjectItemCaseSensitive(v, key);
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	/* A whole-key match first: "a.b" may be a key of its own. */
+	if (strchr(metric, '.') != NULL &&
+	    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(result, metric)))
+		return cJSON_GetObjectItemCaseSensitive(result, metric);
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v : NULL;
+}
+
+struct ranked {
+	const cJSON	*job;
+	double		 score;
+	size_t		 idx;
+};
+
+static int ascending;
+
+static int
+cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked	*x = a, *y = b;
+
+	if (x->score != y->score)
+		return (x->score > y->score) == ascending ? 1 : -1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * leaderboard BATCH [--metric fitness_score] [--top N] [--ascending]: the
+ * batch's jobs ranked by a numeric key of their result, best first (highest,
+ * or lowest with --ascending); jobs without it are counted, not ranked.
+ * --json prints the ranked jobs as the server gave them.
+ */
+int
+cli_cmd_leaderboard(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "metric", required_argument, NULL, 'm' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "ascending", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct board_opts o = { "fitness_score", 0, 0 };
+	struct cli_resp	 r;
+	struct cli_table *t = NULL;
+	struct ranked	*v = NULL;
+	cJSON		*arr = NULL, *out = NULL;
+	const cJSON	*b, *j, *m;
+	const char	*hdr[5] = { "RANK", "JOB", "STATUS", NULL, "COMMAND" };
+	const char	*cells[5];
+	char		*path, rank[32], score[64], *txt;
+	size_t		 n = 0, i, k = 0, unranked = 0;
+	int		 first, rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((first = cli_getopt("leaderboard", argc, argv, opts, board_take,
+	    &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 1)
+		return cli_usage_error("leaderboard", "give one batch ID");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	path = id_path("/batch", argv[first], "");
+	if ((rc = get_json(cli, path, "GET /batch/{id}", &r, &arr)) != CLI_OK)
+		goto out;
+	if ((b = first_of(arr)) == NULL) {
+		cli_warn("no such batch");
+		rc = CLI_NOTFOUND;
+		goto out;
+	}
+	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(b, "jobs")) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		m = metric_of(cJSON_GetObjectItemCaseSensitive(j, "result"),
+		    o.metric);
+		if (m == NULL) {
+			unranked++;
+			k++;
+			continue;
+		}
+		v[n].job = j;
+		v[n].score = m->valuedouble;
+		v[n].idx = k++;
+		n++;
+	}
+	ascending = o.ascending;
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_ranked);
+	if (o.top > 0 && n > o.top)
+		n = (size_t)o.top;
+	if (cli->json) {
+		out = cJSON_CreateArray();
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(out,
+			    cJSON_Duplicate(v[i].job, 1));
+		if ((txt = cJSON_Print(out)) != NULL) {
+			printf("%s\n", txt);
+			cJSON_free(txt);
+		}
+		goto out;
+	}
+	hdr[3] = o.metric;
+	t = cli_table_new(5, hdr);
+	cli_table_align(t, 0, CLI_RIGHT);
+	cli_table_align(t, 3, CLI_RIGHT);
+	cli_table_limit(t, 4, 60);
+	for (i = 0; i < n; i++) {
+		snprintf(rank, sizeof(rank), "%zu", i + 1);
+		snprintf(score, sizeof(score), "%.6g", v[i].score);
+		cells[0] = rank;
+		cells[1] = cli_jstr(v[i].job, "id");
+		cells[2] = cli_jstr(v[i].job, "status");
+		cells[3] = score;
+		cells[4] = cli_jstr(v[i].job, "command");
+		cli_table_add(t, cells);
+	}
+	if (n == 0)
+		printf("no job of batch %s has a numeric \"%s\" in its result "
+		    "yet\n", argv[first], o.metric);
+	else
+		cli_table_print(t, stdout);
+	if (unranked > 0 && n > 0)
+		fprintf(stderr, "(%zu job%s without \"%s\" not ranked)\n",
+		    unranked, unranked == 1 ? "" : "s", o.metric);
+out:
+	cli_table_free(t);
+	cJSON_Delete(out);
+	cJSON_Delete(arr);
+	cli_resp_free(&r);
+	free(v);
+	free(path);
+	return rc;
+}
