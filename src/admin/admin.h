@@ -97,5 +97,8 @@ void	admin_host_usage(FILE *f);
 int	admin_gc(struct admin *a, int argc, char **argv);
 void	admin_gc_usage(FILE *f);
 
+/* admin-fsck.c */
+int	admin_fsck(struct admin *a, int argc, char **argv);
+void	admin_fsck_usage(FILE *f);
 
 #endif

@@ -28,6 +28,7 @@ static const struct cmd {
 	{ "key",	admin_key,	admin_key_usage },
 	{ "host",	admin_host,	admin_host_usage },
 	{ "gc",		admin_gc,	admin_gc_usage },
+	{ "fsck",	admin_fsck,	admin_fsck_usage },
 };
 
 /* The program's whole usage text, on stream f. */
@@ -57,6 +58,8 @@ usage(FILE *f)
 "  host remove NAME             forget a host that runs no job\n"
 "  gc [--tmp-age SECONDS] [--dry-run]\n"
 "                               clean the blob store of unreferenced files\n"
+"  fsck [--sizes-only] [--verbose]\n"
+"                               check every shard and model file against the database\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE  configuration file (default: $SINGULARITY_CONF, else\n"

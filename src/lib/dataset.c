@@ -27,7 +27,7 @@
 int
 dataset_name_valid(const char *s, size_t n)
 {
-	size_t	 i;
+	size_t	 i, dots = 0;
 
 	if (s == NULL || n == 0 || n > DATASET_NAME_MAX)
 		return 0;
@@ -38,8 +38,13 @@ dataset_name_valid(const char *s, size_t n)
 		    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
 		    c == '-'))
 			return 0;
+		dots += c == '.';
 	}
-	return 1;
+	/*
+	 * NOTE: "." and ".." fit the grammar but no URL can name them: clients
+	 * and web servers remove dot segments from paths.
+	 */
+	return dots < n;
 }
 
 /*

@@ -68,7 +68,10 @@ struct dataset_added {
 	int		 commit_rc;	/* the callback's code when it failed */
 };
 
-/* 1 when s (n bytes) is a valid set name, else 0. */
+/*
+ * 1 when s (n bytes) is a valid set name (1-128 of [A-Za-z0-9_.-], not
+ * made only of dots, which no URL can name), else 0.
+ */
 int	dataset_name_valid(const char *s, size_t n);
 
 /*

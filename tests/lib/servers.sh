@@ -188,7 +188,6 @@ server.bind             = "127.0.0.1"
 server.port             = $HTTP_PORT
 server.errorlog         = "$T/lighttpd-error.log"
 server.upload-dirs      = ( "$T/run" )
-debug.log-request-header-on-error = "enable"
 # No route of the API takes a body with GET, and lighttpd refuses one (400)
 # by default; the tests drive the responders' 413 with GET /account + body.
 server.http-parseopts   = ( "method-get-body" => "enable" )
