@@ -1006,8 +1006,22 @@ out:
 
 /* --- leaderboard -------------------------------------------------------------- */
 
+#define BOARD_TOP_MAX		1000	/* the server's ?top= bound */
+#define BOARD_METRIC_MAX	128
+
+/* 1 when s is a metric the server takes: 1..128 of [A-Za-z0-9_.-]. */
+static int
+metric_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && n <= BOARD_METRIC_MAX &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") == n;
+}
+
 struct board_opts {
-	const char		*metric;
+	const char		*metric;	/* NULL: the batch's objective */
 	unsigned long long	 top;
 	int			 ascending;
 };
@@ -1019,15 +1033,17 @@ board_take(void *arg, int c, const char *v)
 
 	switch (c) {
 	case 'm':
-		if (v[0] == '\0')
+		if (!metric_ok(v))
 			return cli_usage_error("leaderboard",
-			    "--metric needs a key of the results");
+			    "--metric needs a key of the results (1 to 128 "
+			    "characters of A-Z a-z 0-9 _ . -)");
 		o->metric = v;
 		return 0;
 	case 'n':
-		if (util_parse_u64(v, 1000000, &o->top) == -1 || o->top == 0)
+		if (util_parse_u64(v, BOARD_TOP_MAX, &o->top) == -1 ||
+		    o->top == 0)
 			return cli_usage_error("leaderboard",
-			    "--top must be a whole number above 0");
+			    "--top must be a whole number from 1 to 1000");
 		return 0;
 	case 'a':
 		o->ascending = 1;
@@ -1036,57 +1052,12 @@ board_take(void *arg, int c, const char *v)
 	return CLI_USAGE;
 }
 
-/* A metric of a result: "a.b" walks nested objects. NULL if not a number. */
-static const cJSON *
-metric_of(const cJSON *result, const char *metric)
-{
-	const cJSON	*v = result;
-	const char	*p = metric, *dot;
-	char		 key[256];
-	size_t		 n;
-
-	while (v != NULL) {
-		dot = strchr(p, '.');
-		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		v = cJSON_GetObjectItemCaseSensitive(v, key);
-		if (dot == NULL)
-			break;
-		p = dot + 1;
-	}
-	/* A whole-key match first: "a.b" may be a key of its own. */
-	if (strchr(metric, '.') != NULL &&
-	    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(result, metric)))
-		return cJSON_GetObjectItemCaseSensitive(result, metric);
-	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v : NULL;
-}
-
-struct ranked {
-	const cJSON	*job;
-	double		 score;
-	size_t		 idx;
-};
-
-static int ascending;
-
-static int
-cmp_ranked(const void *a, const void *b)
-{
-	const struct ranked	*x = a, *y = b;
-
-	if (x->score != y->score)
-		return (x->score > y->score) == ascending ? 1 : -1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 /*
- * leaderboard BATCH [--metric fitness_score] [--top N] [--ascending]: the
- * batch's jobs ranked by a numeric key of their result, best first (highest,
- * or lowest with --ascending); jobs without it are counted, not ranked.
- * --json prints the ranked jobs as the server gave them.
+ * leaderboard BATCH [--metric KEY] [--top N] [--ascending]: GET
+ * /batch/{id}/leaderboard, the batch's COMPLETED jobs ranked by its
+ * objective (or KEY, lowest first with --ascending); jobs without the
+ * metric are counted on standard error, not ranked. --json prints the
+ * server's answer.
  */
 int
 cli_cmd_leaderboard(struct cli *cli, int argc, char **argv)
@@ -1097,17 +1068,16 @@ cli_cmd_leaderboard(struct cli *cli, int argc, char **argv)
 		{ "ascending", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct board_opts o = { "fitness_score", 0, 0 };
+	struct board_opts o = { NULL, 0, 0 };
 	struct cli_resp	 r;
 	struct cli_table *t = NULL;
-	struct ranked	*v = NULL;
-	cJSON		*arr = NULL, *out = NULL;
-	const cJSON	*b, *j, *m;
+	cJSON		*ans = NULL;
+	const cJSON	*j, *m, *ranked, *unranked;
 	const char	*hdr[5] = { "RANK", "JOB", "STATUS", NULL, "COMMAND" };
-	const char	*cells[5];
-	char		*path, rank[32], score[64], *txt;
-	size_t		 n = 0, i, k = 0, unranked = 0;
-	int		 first, rc;
+	const char	*cells[5], *metric;
+	char		*path = NULL, q[256], rank[32], score[64], *txt;
+	size_t		 n = 0, nun;
+	int		 first, rc, k;
 
 	memset(&r, 0, sizeof(r));
 	if ((first = cli_getopt("leaderboard", argc, argv, opts, board_take,
@@ -1117,73 +1087,62 @@ cli_cmd_leaderboard(struct cli *cli, int argc, char **argv)
 		return cli_usage_error("leaderboard", "give one batch ID");
 	if ((rc = cli_ready(cli, 1)) != CLI_OK)
 		return rc;
-	path = id_path("/batch", argv[first], "");
-	if ((rc = get_json(cli, path, "GET /batch/{id}", &r, &arr)) != CLI_OK)
+	/* metric is checked to [A-Za-z0-9_.-]: nothing to escape. */
+	k = snprintf(q, sizeof(q), "/leaderboard");
+	if (o.metric != NULL)
+		k += snprintf(q + k, sizeof(q) - (size_t)k, "%cmetric=%s",
+		    k == 12 ? '?' : '&', o.metric);
+	if (o.ascending)
+		k += snprintf(q + k, sizeof(q) - (size_t)k, "%cdirection=min",
+		    k == 12 ? '?' : '&');
+	if (o.top > 0)
+		snprintf(q + k, sizeof(q) - (size_t)k, "%ctop=%llu",
+		    k == 12 ? '?' : '&', o.top);
+	path = id_path("/batch", argv[first], q);
+	if ((rc = get_json(cli, path, "GET /batch/{id}/leaderboard", &r,
+	    &ans)) != CLI_OK)
 		goto out;
-	if ((b = first_of(arr)) == NULL) {
-		cli_warn("no such batch");
-		rc = CLI_NOTFOUND;
-		goto out;
-	}
-	cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(b, "jobs")) {
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		m = metric_of(cJSON_GetObjectItemCaseSensitive(j, "result"),
-		    o.metric);
-		if (m == NULL) {
-			unranked++;
-			k++;
-			continue;
-		}
-		v[n].job = j;
-		v[n].score = m->valuedouble;
-		v[n].idx = k++;
-		n++;
-	}
-	ascending = o.ascending;
-	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_ranked);
-	if (o.top > 0 && n > o.top)
-		n = (size_t)o.top;
 	if (cli->json) {
-		out = cJSON_CreateArray();
-		for (i = 0; i < n; i++)
-			cJSON_AddItemToArray(out,
-			    cJSON_Duplicate(v[i].job, 1));
-		if ((txt = cJSON_Print(out)) != NULL) {
+		if ((txt = cJSON_Print(ans)) != NULL) {
 			printf("%s\n", txt);
 			cJSON_free(txt);
 		}
 		goto out;
 	}
-	hdr[3] = o.metric;
+	metric = cli_jstr(cJSON_GetObjectItemCaseSensitive(ans, "objective"),
+	    "metric");
+	ranked = cJSON_GetObjectItemCaseSensitive(ans, "ranked");
+	unranked = cJSON_GetObjectItemCaseSensitive(ans, "unranked");
+	nun = (size_t)cJSON_GetArraySize(unranked);
+	hdr[3] = metric;
 	t = cli_table_new(5, hdr);
 	cli_table_align(t, 0, CLI_RIGHT);
 	cli_table_align(t, 3, CLI_RIGHT);
 	cli_table_limit(t, 4, 60);
-	for (i = 0; i < n; i++) {
-		snprintf(rank, sizeof(rank), "%zu", i + 1);
-		snprintf(score, sizeof(score), "%.6g", v[i].score);
+	cJSON_ArrayForEach(j, ranked) {
+		m = cJSON_GetObjectItemCaseSensitive(j, "metric");
+		snprintf(rank, sizeof(rank), "%zu", ++n);
+		snprintf(score, sizeof(score), "%.6g",
+		    cJSON_IsNumber(m) ? m->valuedouble : 0.0);
 		cells[0] = rank;
-		cells[1] = cli_jstr(v[i].job, "id");
-		cells[2] = cli_jstr(v[i].job, "status");
+		cells[1] = cli_jstr(j, "job_id");
+		cells[2] = "COMPLETED";
 		cells[3] = score;
-		cells[4] = cli_jstr(v[i].job, "command");
+		cells[4] = cli_jstr(j, "command");
 		cli_table_add(t, cells);
 	}
 	if (n == 0)
 		printf("no job of batch %s has a numeric \"%s\" in its result "
-		    "yet\n", argv[first], o.metric);
+		    "yet\n", argv[first], metric);
 	else
 		cli_table_print(t, stdout);
-	if (unranked > 0 && n > 0)
+	if (nun > 0 && n > 0)
 		fprintf(stderr, "(%zu job%s without \"%s\" not ranked)\n",
-		    unranked, unranked == 1 ? "" : "s", o.metric);
+		    nun, nun == 1 ? "" : "s", metric);
 out:
 	cli_table_free(t);
-	cJSON_Delete(out);
-	cJSON_Delete(arr);
+	cJSON_Delete(ans);
 	cli_resp_free(&r);
-	free(v);
 	free(path);
 	return rc;
 }

@@ -57,6 +57,7 @@ struct disp_job {
 	char		*image;
 	char		*tag;
 	char		*command;
+	char		*env;		/* JSON object {"NAME": "value"}, NULL */
 	long long	 cpu_m, ram_m;
 	unsigned	 gpu;
 	char		*gpu_devices;	/* NULL when none */

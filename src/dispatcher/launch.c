@@ -56,6 +56,7 @@ create_body(const struct disp *d, const struct disp_host *h,
     const struct disp_job *j)
 {
 	cJSON		*o, *hc, *a, *lab, *env, *dr, *req, *caps;
+	cJSON		*uenv, *u;
 	char		*ref, *s, *p, *tok, *save = NULL;
 	long long	 mem;
 
@@ -84,6 +85,14 @@ create_body(const struct disp *d, const struct disp_host *h,
 		    j->gpu_devices : "");
 	if (h->env_runtime && j->gpu_devices != NULL)
 		env_add(env, "NVIDIA_VISIBLE_DEVICES", j->gpu_devices);
+	/* The job's own variables (checked by POST /batch) after ours. */
+	if (j->env != NULL && (uenv = cJSON_Parse(j->env)) != NULL) {
+		cJSON_ArrayForEach(u, uenv)
+			if (cJSON_IsString(u) && u->string != NULL &&
+			    strncmp(u->string, "SINGULARITY_", 12) != 0)
+				env_add(env, u->string, u->valuestring);
+		cJSON_Delete(uenv);
+	}
 
 	lab = cJSON_AddObjectToObject(o, "Labels");
 	cJSON_AddStringToObject(lab, "singularity.job", j->uuid);

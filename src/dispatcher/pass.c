@@ -229,6 +229,7 @@ jobs_free(struct disp_job *v, size_t n)
 		free(v[i].image);
 		free(v[i].tag);
 		free(v[i].command);
+		free(v[i].env);
 		free(v[i].gpu_devices);
 	}
 	free(v);
@@ -252,7 +253,7 @@ jobs_load(struct disp *d, struct disp_job **out, size_t *n)
 	    "j.command, j.cpu, j.gpu, j.ram_gb, j.gpu_devices, j.dataset_id, "
 	    "d.uuid, j.cancel_requested, "
 	    "TIMESTAMPDIFF(MICROSECOND, j.started_at, UTC_TIMESTAMP(3)) "
-	    "DIV 1000, j.requeues "
+	    "DIV 1000, j.requeues, j.env "
 	    "FROM jobs j JOIN batches b ON b.id = j.batch_id "
 	    "LEFT JOIN datasets d ON d.id = j.dataset_id "
 	    "WHERE j.host_id IS NOT NULL AND (j.status IN " ACTIVE_STATES
@@ -286,6 +287,7 @@ jobs_load(struct disp *d, struct disp_job **out, size_t *n)
 		j->running_ms = db_res_isnull(r, i, 17) ? -1 :
 		    db_res_int(r, i, 17);
 		j->requeues = (unsigned)db_res_int(r, i, 18);
+		j->env = dup_or_null(db_res_str(r, i, 19));
 	}
 	*n = r->nrows;
 	db_res_free(r);

@@ -26,6 +26,8 @@ const char *const batch_status_names[BATCH__MAX] = {
 
 const char *const batch_mode_names[2] = { "pilot", "production" };
 
+const char *const batch_direction_names[2] = { "max", "min" };
+
 /* The statuses a cancel may leave, as SQL (the jobs contract). */
 #define CANCELLABLE	"('QUEUED', 'PENDING', 'PROCESSING')"
 /* Hosts that count for "could ever hold" (disabled ones do not). */
@@ -324,6 +326,117 @@ batch_command_check(const char *s, size_t n, const char **why)
 	return 0;
 }
 
+/* See batch.h. */
+int
+batch_metric_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > BATCH_METRIC_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!is_alnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* See batch.h. */
+int
+batch_direction_parse(const char *s, size_t n)
+{
+	if (n == 3 && strncasecmp(s, "max", 3) == 0)
+		return BATCH_DIR_MAX;
+	if (n == 3 && strncasecmp(s, "min", 3) == 0)
+		return BATCH_DIR_MIN;
+	return -1;
+}
+
+/* See batch.h. */
+int
+batch_metric_of(const cJSON *result, const char *metric, double *v)
+{
+	const cJSON	*c;
+	const char	*p = metric, *dot;
+	char		 key[BATCH_METRIC_MAX + 1];
+	size_t		 n;
+
+	if (!cJSON_IsObject(result))
+		return 0;
+	c = cJSON_GetObjectItemCaseSensitive(result, metric);
+	if (!cJSON_IsNumber(c)) {
+		c = result;
+		for (;;) {
+			dot = strchr(p, '.');
+			n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+			if (n >= sizeof(key) || !cJSON_IsObject(c))
+				return 0;
+			memcpy(key, p, n);
+			key[n] = '\0';
+			c = cJSON_GetObjectItemCaseSensitive(c, key);
+			if (dot == NULL)
+				break;
+			p = dot + 1;
+		}
+	}
+	if (!cJSON_IsNumber(c) || !isfinite(c->valuedouble))
+		return 0;
+	*v = c->valuedouble;
+	return 1;
+}
+
+/* See batch.h. */
+int
+batch_env_name_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || !((s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* See batch.h. */
+const char *
+batch_env_check(const cJSON *env, char **json)
+{
+	const cJSON	*v, *w;
+	size_t		 count = 0, bytes = 0, n;
+
+	*json = NULL;
+	if (env == NULL || cJSON_IsNull(env))
+		return NULL;
+	if (!cJSON_IsObject(env))
+		return "env must be an object of \"NAME\": \"value\" strings";
+	cJSON_ArrayForEach(v, env) {
+		n = strlen(v->string);
+		if (!batch_env_name_valid(v->string, n))
+			return "env names must be [A-Z_][A-Z0-9_]*";
+		if (n >= 12 && memcmp(v->string, "SINGULARITY_", 12) == 0)
+			return "env names must not start with SINGULARITY_ "
+			    "(reserved)";
+		if (!cJSON_IsString(v))
+			return "env values must be strings";
+		for (w = env->child; w != v; w = w->next)
+			if (strcmp(w->string, v->string) == 0)
+				return "env names a variable twice";
+		if (++count > BATCH_ENV_MAX)
+			return "env holds more than 64 variables";
+		bytes += n + strlen(v->valuestring);
+		if (bytes > BATCH_ENV_BYTES)
+			return "env is larger than 32 KiB (names and values)";
+	}
+	if (count == 0)
+		return NULL;
+	if ((*json = cJSON_PrintUnformatted(env)) == NULL)
+		return "env could not be stored";
+	return NULL;
+}
+
 /*
  * 1 when the JSON text holds the escape \u0000: cJSON would decode it into
  * a NUL that silently cuts the string short. Escaped backslashes are
@@ -364,6 +477,47 @@ refuse(struct batch_error *err, int status, const char *code,
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return 1;
+}
+
+/* See batch.h. */
+int
+batch_objective_check(const cJSON *obj, char metric[BATCH_METRIC_MAX + 1],
+    enum batch_direction *dir, struct batch_error *err)
+{
+	const cJSON	*m, *d;
+	int		 k;
+
+	snprintf(metric, BATCH_METRIC_MAX + 1, "fitness_score");
+	*dir = BATCH_DIR_MAX;
+	if (obj == NULL || cJSON_IsNull(obj))
+		return 0;
+	if (!cJSON_IsObject(obj))
+		return refuse(err, 400, "invalid_objective", "objective must "
+		    "be an object {\"metric\", \"direction\"}");
+	m = cJSON_GetObjectItemCaseSensitive(obj, "metric");
+	d = cJSON_GetObjectItemCaseSensitive(obj, "direction");
+	if (m != NULL && !cJSON_IsNull(m) && !cJSON_IsString(m))
+		return refuse(err, 400, "invalid_objective",
+		    "objective.metric must be a string");
+	if (d != NULL && !cJSON_IsNull(d) && !cJSON_IsString(d))
+		return refuse(err, 400, "invalid_objective",
+		    "objective.direction must be a string");
+	if (cJSON_IsString(m)) {
+		if (!batch_metric_valid(m->valuestring,
+		    strlen(m->valuestring)))
+			return refuse(err, 422, "invalid_objective",
+			    "objective.metric must be 1 to 128 characters of "
+			    "A-Z a-z 0-9 _ . -");
+		snprintf(metric, BATCH_METRIC_MAX + 1, "%s", m->valuestring);
+	}
+	if (cJSON_IsString(d)) {
+		if ((k = batch_direction_parse(d->valuestring,
+		    strlen(d->valuestring))) < 0)
+			return refuse(err, 422, "invalid_objective",
+			    "objective.direction must be max or min");
+		*dir = (enum batch_direction)k;
+	}
+	return 0;
 }
 
 /* A data set looked up once per distinct reference of the request. */
@@ -461,6 +615,9 @@ job_check(struct batch_job *job, const cJSON *j, const char **ref)
 	n = strlen(ds->valuestring);
 	if (n == 0 || n > BATCH_REF_MAX)
 		return "no such data set";
+	if ((why = batch_env_check(cJSON_GetObjectItemCaseSensitive(j, "env"),
+	    &job->env)) != NULL)
+		return why;
 	job->command = xstrdup(cmd->valuestring);
 	*ref = ds->valuestring;
 	return NULL;
@@ -583,6 +740,9 @@ check_top(const cJSON *root, const struct batch_limits *lim,
 	if ((unsigned)n > lim->max_jobs)
 		return refuse(err, 422, "too_many_jobs",
 		    "a batch holds at most %u jobs", lim->max_jobs);
+	if (batch_objective_check(cJSON_GetObjectItemCaseSensitive(root,
+	    "objective"), out->metric, &out->direction, err) != 0)
+		return 1;
 	*jobs = arr;
 	return 0;
 }
@@ -667,6 +827,7 @@ batch_spec_free(struct batch_spec *s)
 		free(s->jobs[i].image);
 		free(s->jobs[i].image_tag);
 		free(s->jobs[i].command);
+		free(s->jobs[i].env);
 	}
 	free(s->jobs);
 	memset(s, 0, sizeof(*s));
@@ -784,14 +945,14 @@ batch_host_check(struct db *db, const struct batch_spec *s,
 }
 
 /* The job insert: JOB_PARAMS placeholders a row. */
-#define JOB_PARAMS	12
+#define JOB_PARAMS	13
 #define INSERT_ROWS	16
 #define INSERT_JOBS \
 	"INSERT INTO jobs (uuid, batch_id, account_id, idx, dataset_id, mode, " \
-	"image, image_tag, command, cpu, gpu, ram_gb, status, pending_reason) " \
-	"VALUES "
+	"image, image_tag, command, cpu, gpu, ram_gb, env, status, " \
+	"pending_reason) VALUES "
 #define INSERT_ROW \
-	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', 'not_yet_considered')"
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', 'not_yet_considered')"
 #define INSERT_ROW4 INSERT_ROW ", " INSERT_ROW ", " INSERT_ROW ", " INSERT_ROW
 #define INSERT_VALUES_16 \
 	INSERT_ROW4 ", " INSERT_ROW4 ", " INSERT_ROW4 ", " INSERT_ROW4
@@ -850,10 +1011,12 @@ create_once(struct db *db, long long account_id, const struct batch_spec *s,
 		}
 	}
 	rc = db_exec(db, "INSERT INTO batches (uuid, account_id, mode, cpu, "
-	    "gpu, ram_gb) VALUES (?, ?, ?, ?, ?, ?)",
+	    "gpu, ram_gb, objective_metric, objective_direction) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	    DB_ARGS(DB_STR(uuid), DB_INT(account_id),
 	    DB_STR(batch_mode_names[s->mode]), DB_STR(s->cpu_text),
-	    DB_INT(s->gpu), DB_STR(s->ram_text)), NULL, &bid);
+	    DB_INT(s->gpu), DB_STR(s->ram_text), DB_STR(s->metric),
+	    DB_STR(batch_direction_names[s->direction])), NULL, &bid);
 	if (rc != DB_OK)
 		goto err;
 	/*
@@ -879,6 +1042,7 @@ create_once(struct db *db, long long account_id, const struct batch_spec *s,
 		p[9] = DB_STR(s->cpu_text);
 		p[10] = DB_INT(s->gpu);
 		p[11] = DB_STR(s->ram_text);
+		p[12] = DB_STR(j->env);
 		nrow++;
 		added++;
 		/* Wait for a full statement when enough rows are left. */
@@ -935,18 +1099,22 @@ struct bacc {
 /* The columns of a batch row, in bacc_start()'s order. */
 #define BATCH_COLS \
 	"b.id, b.uuid, b.mode, b.created_at, b.cpu, b.gpu, b.ram_gb, " \
-	"(SELECT COUNT(*) FROM jobs j WHERE j.batch_id = b.id)"
+	"(SELECT COUNT(*) FROM jobs j WHERE j.batch_id = b.id), " \
+	"b.objective_metric, b.objective_direction"
 
 /* The columns of a job row of a batch, in bacc_add_jobs()'s order. */
 #define BJOB_COLS \
 	"j.batch_id, j.uuid, j.status, j.command, j.result, " \
 	"j.pending_reason, " JOB_PT_SQL
 
-/* Start the object of batch row i: every field but the counted ones. */
+/*
+ * Start the object of batch row i: every field but the counted ones; the
+ * objective's metric and direction are columns oc and oc + 1.
+ */
 static int
-bacc_start(struct bacc *a, const struct db_res *res, size_t i)
+bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
 {
-	cJSON	*req;
+	cJSON	*req, *obj;
 	char	 iso[20];
 
 	memset(a, 0, sizeof(*a));
@@ -962,6 +1130,11 @@ bacc_start(struct bacc *a, const struct db_res *res, size_t i)
 	    cJSON_AddNumberToObject(req, "cpu", db_res_dbl(res, i, 4)) == NULL ||
 	    cJSON_AddNumberToObject(req, "gpu", db_res_dbl(res, i, 5)) == NULL ||
 	    cJSON_AddNumberToObject(req, "ram", db_res_dbl(res, i, 6)) == NULL ||
+	    (obj = cJSON_AddObjectToObject(a->obj, "objective")) == NULL ||
+	    cJSON_AddStringToObject(obj, "metric",
+	    db_res_str(res, i, oc)) == NULL ||
+	    cJSON_AddStringToObject(obj, "direction",
+	    db_res_str(res, i, oc + 1)) == NULL ||
 	    (a->jobs = cJSON_CreateArray()) == NULL)
 		return -1;
 	return 0;
@@ -1116,7 +1289,8 @@ batch_get(struct db *db, long long account_id, const char *uuid,
 
 	*out = NULL;
 	rc = db_query(db, "SELECT b.id, b.uuid, b.mode, b.created_at, b.cpu, "
-	    "b.gpu, b.ram_gb, 0, j.idx, " BJOB_COLS " FROM batches b "
+	    "b.gpu, b.ram_gb, 0, j.idx, " BJOB_COLS ", b.objective_metric, "
+	    "b.objective_direction FROM batches b "
 	    "JOIN jobs j ON j.batch_id = b.id "
 	    "WHERE b.account_id = ? AND b.uuid = ?",
 	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &res);
@@ -1134,7 +1308,7 @@ batch_get(struct db *db, long long account_id, const char *uuid,
 	qsort(order, res->nrows, sizeof(*order), row_idx_cmp);
 	a = xcalloc(1, sizeof(*a));
 	rc = DB_ERROR;
-	if (bacc_start(a, res, 0) == -1)
+	if (bacc_start(a, res, 0, 16) == -1)
 		goto out;
 	for (i = 0; i < res->nrows; i++)
 		if (bacc_add_job(a, 1, res, order[i].row, 9) == -1)
@@ -1244,7 +1418,7 @@ batch_list(struct db *db, long long account_id, const struct job_page *page,
 		ncand = res->nrows;
 		cand = xcalloc(ncand > 0 ? ncand : 1, sizeof(*cand));
 		for (i = 0; i < ncand; i++)
-			if (bacc_start(&cand[i], res, i) == -1) {
+			if (bacc_start(&cand[i], res, i, 8) == -1) {
 				rc = DB_ERROR;
 				goto out;
 			}
@@ -1359,6 +1533,236 @@ batch_cancel(struct db *db, long long account_id, const char *uuid,
 	if (rc != DB_OK)
 		return rc;
 	rc = db_res_int(res, 0, 0) > 0 ? BATCH_FINISHING : BATCH_FINAL;
+	db_res_free(res);
+	return rc;
+}
+
+/* --- leaderboard ------------------------------------------------------------ */
+
+/* See batch.h. */
+int
+batch_board_parse(const char *query, struct batch_board_query *q,
+    const char **code, const char **msg)
+{
+	const char		*p, *amp, *eq, *val;
+	char			 num[16];
+	unsigned long long	 v;
+	size_t			 klen, vlen;
+	int			 d;
+
+	memset(q, 0, sizeof(*q));
+	q->direction = -1;
+	for (p = query == NULL ? "" : query; *p != '\0'; p = amp + 1) {
+		if ((amp = strchr(p, '&')) == NULL)
+			amp = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(amp - p));
+		klen = eq == NULL ? (size_t)(amp - p) : (size_t)(eq - p);
+		vlen = eq == NULL ? 0 : (size_t)(amp - eq - 1);
+		val = eq == NULL ? amp : eq + 1;
+		if (klen == 3 && strncmp(p, "top", 3) == 0) {
+			*code = "invalid_top";
+			*msg = "top must be a whole number from 1 to 1000";
+			if (vlen == 0 || vlen >= sizeof(num))
+				return -1;
+			memcpy(num, val, vlen);
+			num[vlen] = '\0';
+			if (util_parse_u64(num, BATCH_TOP_MAX, &v) == -1 ||
+			    v == 0)
+				return -1;
+			q->top = (unsigned)v;
+		} else if (klen == 6 && strncmp(p, "metric", 6) == 0) {
+			*code = "invalid_objective";
+			*msg = "metric must be 1 to 128 characters of "
+			    "A-Z a-z 0-9 _ . -";
+			if (!batch_metric_valid(val, vlen))
+				return -1;
+			memcpy(q->metric, val, vlen);
+			q->metric[vlen] = '\0';
+			q->has_metric = 1;
+		} else if (klen == 9 && strncmp(p, "direction", 9) == 0) {
+			*code = "invalid_objective";
+			*msg = "direction must be max or min";
+			if ((d = batch_direction_parse(val, vlen)) < 0)
+				return -1;
+			q->direction = d;
+		}
+		if (*amp == '\0')
+			break;
+	}
+	*code = NULL;
+	*msg = NULL;
+	return 0;
+}
+
+/* One COMPLETED job of a leaderboard. */
+struct board_row {
+	size_t		 row;	/* in the query's result */
+	long long	 idx;
+	long long	 pt;
+	double		 value;
+};
+
+/* Sort order of board_cmp(): 1 when the best value is the lowest. */
+static int board_min;
+
+/* Best value first, then shorter processing time, then request order. */
+static int
+board_cmp(const void *a, const void *b)
+{
+	const struct board_row	*x = a, *y = b;
+
+	if (x->value != y->value)
+		return ((x->value < y->value) == board_min) ? -1 : 1;
+	if (x->pt != y->pt)
+		return x->pt < y->pt ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Request order only (the unranked). */
+static int
+row_board_idx_cmp(const void *a, const void *b)
+{
+	const struct board_row	*x = a, *y = b;
+
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The ranked entry of row r of res (columns of batch_leaderboard()). */
+static cJSON *
+board_entry(const struct db_res *res, const struct board_row *r, size_t rank)
+{
+	cJSON	*o;
+	char	*image;
+	int	 ok;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	image = xasprintf("%s:%s", db_res_str(res, r->row, 3),
+	    db_res_str(res, r->row, 4));
+	ok = cJSON_AddStringToObject(o, "job_id",
+	    db_res_str(res, r->row, 0)) != NULL &&
+	    cJSON_AddNumberToObject(o, "rank", (double)rank) != NULL &&
+	    cJSON_AddNumberToObject(o, "metric", r->value) != NULL &&
+	    cJSON_AddStringToObject(o, "command",
+	    db_res_str(res, r->row, 2)) != NULL &&
+	    cJSON_AddStringToObject(o, "image", image) != NULL &&
+	    (db_res_isnull(res, r->row, 5) ?
+	    cJSON_AddNullToObject(o, "data_set_id") :
+	    cJSON_AddStringToObject(o, "data_set_id",
+	    db_res_str(res, r->row, 5))) != NULL &&
+	    cJSON_AddNumberToObject(o, "processing_time", (double)r->pt) != NULL;
+	free(image);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * See batch.h. The batch's objective first (which also scopes it to the
+ * account), then its COMPLETED jobs; results are parsed and sorted here.
+ */
+int
+batch_leaderboard(struct db *db, long long account_id, const char *uuid,
+    const struct batch_board_query *q, cJSON **out)
+{
+	struct db_res		*res = NULL;
+	struct board_row	*rows = NULL;
+	cJSON			*o = NULL, *obj, *ranked, *unranked, *e, *result;
+	char			 metric[BATCH_METRIC_MAX + 1], *why;
+	long long		 bid;
+	size_t			 i, n = 0, nbad = 0, *bad = NULL;
+	int			 rc, dir;
+
+	*out = NULL;
+	rc = db_query(db, "SELECT id, objective_metric, objective_direction "
+	    "FROM batches WHERE account_id = ? AND uuid = ?",
+	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &res);
+	if (rc != DB_OK)
+		return rc;
+	if (res->nrows != 1) {
+		db_res_free(res);
+		return BATCH_NOT_FOUND;
+	}
+	bid = db_res_int(res, 0, 0);
+	snprintf(metric, sizeof(metric), "%s", q->has_metric ? q->metric :
+	    db_res_str(res, 0, 1));
+	dir = q->direction >= 0 ? q->direction :
+	    batch_direction_parse(db_res_str(res, 0, 2), db_res_len(res, 0, 2));
+	if (dir < 0)
+		dir = BATCH_DIR_MAX;
+	db_res_free(res);
+	res = NULL;
+
+	rc = db_query(db, "SELECT j.uuid, j.idx, j.command, j.image, "
+	    "j.image_tag, d.uuid, " JOB_PT_SQL ", j.result FROM jobs j "
+	    "LEFT JOIN datasets d ON d.id = j.dataset_id "
+	    "WHERE j.batch_id = ? AND j.status = 'COMPLETED'",
+	    DB_ARGS(DB_INT(bid)), &res);
+	if (rc != DB_OK)
+		return rc;
+	rc = DB_ERROR;
+	rows = xcalloc(res->nrows + 1, sizeof(*rows));
+	bad = xcalloc(res->nrows + 1, sizeof(*bad));
+	for (i = 0; i < res->nrows; i++) {
+		if ((result = job_result_json(db_res_str(res, i, 7),
+		    db_res_len(res, i, 7))) == NULL)
+			goto out;
+		rows[n].row = i;
+		rows[n].idx = db_res_int(res, i, 1);
+		rows[n].pt = db_res_int(res, i, 6);
+		if (batch_metric_of(result, metric, &rows[n].value))
+			n++;
+		else
+			bad[nbad++] = i;
+		cJSON_Delete(result);
+	}
+	board_min = dir == BATCH_DIR_MIN;
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), board_cmp);
+	if (q->top > 0 && n > q->top)
+		n = q->top;
+
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "batch_id", uuid) == NULL ||
+	    (obj = cJSON_AddObjectToObject(o, "objective")) == NULL ||
+	    cJSON_AddStringToObject(obj, "metric", metric) == NULL ||
+	    cJSON_AddStringToObject(obj, "direction",
+	    batch_direction_names[dir]) == NULL ||
+	    (ranked = cJSON_AddArrayToObject(o, "ranked")) == NULL ||
+	    (unranked = cJSON_AddArrayToObject(o, "unranked")) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((e = board_entry(res, &rows[i], i + 1)) == NULL)
+			goto out;
+		cJSON_AddItemToArray(ranked, e);
+	}
+	/* The unranked in request order. */
+	for (i = 0; i < nbad; i++)
+		rows[i] = (struct board_row){ bad[i], db_res_int(res, bad[i], 1),
+		    0, 0 };
+	if (nbad > 0)
+		qsort(rows, nbad, sizeof(*rows), row_board_idx_cmp);
+	why = xasprintf("result has no numeric %s", metric);
+	for (i = 0; i < nbad; i++) {
+		if ((e = cJSON_CreateObject()) == NULL ||
+		    !cJSON_AddItemToArray(unranked, e) ||
+		    cJSON_AddStringToObject(e, "job_id",
+		    db_res_str(res, rows[i].row, 0)) == NULL ||
+		    cJSON_AddStringToObject(e, "reason", why) == NULL) {
+			free(why);
+			goto out;
+		}
+	}
+	free(why);
+	*out = o;
+	o = NULL;
+	rc = DB_OK;
+out:
+	cJSON_Delete(o);
+	free(rows);
+	free(bad);
 	db_res_free(res);
 	return rc;
 }

@@ -36,8 +36,15 @@
 #define BATCH_GPU_MAX		1024
 /* A page of GET /batch stops after the batch that reaches this many jobs. */
 #define BATCH_PAGE_JOBS_MAX	10000
+#define BATCH_METRIC_MAX	128	/* objective metric, bytes */
+#define BATCH_ENV_MAX		64	/* variables per job */
+#define BATCH_ENV_BYTES		32768	/* names + values per job */
+#define BATCH_TOP_MAX		1000	/* ?top= of the leaderboard */
 
 enum batch_mode { BATCH_PILOT, BATCH_PRODUCTION };
+
+/* The direction of an objective: the best value is the highest or lowest. */
+enum batch_direction { BATCH_DIR_MAX, BATCH_DIR_MIN };
 
 /* The derived status of a batch (DESIGN "Batches and jobs"). */
 enum batch_status {
@@ -60,6 +67,7 @@ enum batch_rc {
 
 extern const char *const batch_status_names[BATCH__MAX];
 extern const char *const batch_mode_names[2];	/* "pilot", "production" */
+extern const char *const batch_direction_names[2];	/* "max", "min" */
 
 /* A ?status= value of n bytes (either case) into enum batch_status, or -1. */
 int	batch_status_parse(const char *s, size_t n);
@@ -91,6 +99,51 @@ int	batch_utf8_valid(const void *p, size_t n);
  * or -1 with *why set to a static sentence.
  */
 int	batch_command_check(const char *s, size_t n, const char **why);
+
+/*
+ * 1 when s (n bytes) is an objective metric: 1 to BATCH_METRIC_MAX bytes
+ * of [A-Za-z0-9_.-], else 0. Dots separate the keys of nested objects.
+ */
+int	batch_metric_valid(const char *s, size_t n);
+
+/*
+ * A direction of n bytes ("max" or "min", either case) into enum
+ * batch_direction, or -1.
+ */
+int	batch_direction_parse(const char *s, size_t n);
+
+/*
+ * The value of metric in a job's result (a JSON object): the key of that
+ * whole name when the result has one holding a number, else the dotted
+ * path walked through nested objects. Returns 1 with *v set when it is a
+ * finite number, else 0.
+ */
+int	batch_metric_of(const cJSON *result, const char *metric, double *v);
+
+/* 1 when s (n bytes) names an environment variable: [A-Z_][A-Z0-9_]*. */
+int	batch_env_name_valid(const char *s, size_t n);
+
+/*
+ * Check the "env" item of a job (NULL or JSON null: none): an object of
+ * at most BATCH_ENV_MAX string values whose names are valid, do not start
+ * with SINGULARITY_ and appear once, at most BATCH_ENV_BYTES of names and
+ * values in all. Returns NULL with *json set to the object's unformatted
+ * JSON text (malloc'd; NULL when there is no variable), or a static
+ * sentence with *json NULL.
+ */
+const char *batch_env_check(const cJSON *env, char **json);
+
+/*
+ * Check the "objective" item of a body (NULL or JSON null: the default,
+ * fitness_score and max) into metric and *dir. Returns 0, or 1 with *err
+ * filled: 400 invalid_objective when it is not an object or metric or
+ * direction is not a string, 422 invalid_objective when metric is not
+ * batch_metric_valid() or direction not max|min.
+ */
+struct batch_error;
+int	batch_objective_check(const cJSON *obj,
+	    char metric[BATCH_METRIC_MAX + 1], enum batch_direction *dir,
+	    struct batch_error *err);
 
 /*
  * A data set or pilot as the lookup callback finds it. For a set, pilots
@@ -127,6 +180,7 @@ struct batch_job {
 	char		*image;		/* owned: repository name */
 	char		*image_tag;	/* owned */
 	char		*command;	/* owned */
+	char		*env;		/* owned JSON object text; NULL: none */
 	long long	 dataset_id;	/* the set or pilot it runs on */
 	char		 dataset_uuid[UUID_STR_LEN + 1];
 	const char	*error;		/* static sentence; NULL when valid */
@@ -139,6 +193,8 @@ struct batch_spec {
 	double		 ram_gb;	/* rounded to 0.001 */
 	char		 cpu_text[32];	/* "%.3f", bound as DECIMAL */
 	char		 ram_text[32];
+	char		 metric[BATCH_METRIC_MAX + 1];	/* objective */
+	enum batch_direction direction;
 	struct batch_job *jobs;		/* owned, njobs entries */
 	size_t		 njobs;
 	size_t		 nvalid;
@@ -170,10 +226,11 @@ struct batch_error {
  *   400 invalid_jobs          jobs missing or not an array
  *   422 invalid_jobs          jobs empty
  *   422 too_many_jobs         more than lim->max_jobs
+ *   400/422 invalid_objective see batch_objective_check()
  * Then each job on its own (its error in out->jobs[i].error): an object
  * with image (a valid reference; "name:tag" is accepted when image_tag is
  * absent or the same; a digest is not), image_tag (default "latest"),
- * command (batch_command_check()) and data_set_id (a set, or a pilot in
+ * command (batch_command_check()), env (batch_env_check()) and data_set_id (a set, or a pilot in
  * pilot mode, of the caller's with at least one shard). In pilot mode a
  * set spreads its jobs over its pilots that hold shards in turn: the k-th
  * accepted job naming the set (by name or UUID alike) runs on pilot
@@ -231,7 +288,8 @@ int	batch_create(struct db *db, long long account_id,
  * created_at, job_count, jobs [{id, status, command, result,
  * pending_reason}] in request order, queued, pending, processing,
  * processed, uploading, canceled, completed, errored, processing_time (ms,
- * running jobs counted so far) and requisitions {cpu, gpu, ram}.
+ * running jobs counted so far), requisitions {cpu, gpu, ram} and objective
+ * {metric, direction}.
  * Returns DB_OK, BATCH_NOT_FOUND or a db error.
  */
 int	batch_get(struct db *db, long long account_id, const char *uuid,
@@ -256,5 +314,35 @@ int	batch_list(struct db *db, long long account_id,
  */
 int	batch_cancel(struct db *db, long long account_id, const char *uuid,
 	    unsigned long long *n);
+
+/* The query of GET /batch/{id}/leaderboard. */
+struct batch_board_query {
+	unsigned	 top;		/* 0: every ranked job */
+	int		 has_metric;	/* metric overrides the objective's */
+	char		 metric[BATCH_METRIC_MAX + 1];
+	int		 direction;	/* -1, or overrides the objective's */
+};
+
+/*
+ * Parse "top=N&metric=M&direction=max|min" (any of them; "" for none)
+ * into *q. Unknown parameters are ignored. Returns 0, or -1 with *code
+ * ("invalid_top", top not 1..BATCH_TOP_MAX; "invalid_objective", a bad
+ * metric or direction) and *msg (static) set for a 400 answer.
+ */
+int	batch_board_parse(const char *query, struct batch_board_query *q,
+	    const char **code, const char **msg);
+
+/*
+ * GET /batch/{id}/leaderboard: the batch's COMPLETED jobs ranked by the
+ * objective (or q's overrides), best first, ties by shorter
+ * processing_time then request order; at most q->top of them.
+ * {"batch_id", "objective": {"metric", "direction"}, "ranked": [{"job_id",
+ * "rank", "metric", "command", "image", "data_set_id",
+ * "processing_time"}], "unranked": [{"job_id", "reason"}]} in *out, the
+ * unranked being the COMPLETED jobs without a numeric metric, in request
+ * order. Returns DB_OK, BATCH_NOT_FOUND or a db error.
+ */
+int	batch_leaderboard(struct db *db, long long account_id,
+	    const char *uuid, const struct batch_board_query *q, cJSON **out);
 
 #endif

@@ -139,7 +139,7 @@ job_result_json(const char *text, size_t len)
 	"STRAIGHT_JOIN j.uuid, b.uuid, j.status, j.command, j.image, j.image_tag, j.mode, " \
 	"d.uuid, j.cpu, j.gpu, j.ram_gb, j.result, " JOB_PT_SQL ", " \
 	"j.created_at, j.started_at, j.finished_at, j.exit_code, j.error, " \
-	"j.pending_reason, h.name"
+	"j.pending_reason, h.name, j.env"
 #define JOB_FROM \
 	" FROM jobs j JOIN batches b ON b.id = j.batch_id " \
 	"LEFT JOIN datasets d ON d.id = j.dataset_id " \
@@ -213,6 +213,11 @@ job_json(const struct db_res *res, size_t i)
 	    add_str_or_null(obj, "host", db_res_str(res, i, 19)) == 0;
 	if (!ok)
 		goto err;
+	/* The job's environment: {} when it has none. */
+	if ((result = job_result_json(db_res_str(res, i, 20),
+	    db_res_len(res, i, 20))) == NULL)
+		goto err;
+	cJSON_AddItemToObject(obj, "env", result);
 	free(image);
 	return obj;
 err:

@@ -113,7 +113,8 @@ int	job_get(struct db *db, long long account_id, const char *uuid,
  * element: id, batch_id, status, command, image ("image:tag"), mode,
  * data_set_id (UUID of the set or pilot it runs on, null once deleted),
  * requisitions {cpu, gpu, ram}, result, processing_time, created_at,
- * started_at, finished_at, exit_code, error, pending_reason, host.
+ * started_at, finished_at, exit_code, error, pending_reason, host, env
+ * (the job's environment {"NAME": "value"}, {} for none).
  * Returns DB_OK, JOB_BAD_BEFORE or a db error.
  */
 int	job_list(struct db *db, long long account_id,

@@ -8,6 +8,8 @@
  *                        ?before=, ?status=)
  *   GET    /batch/{id}   one batch, as an array of one
  *   DELETE /batch/{id}   cancel what is not final; {batch_id, canceled}
+ *   GET    /batch/{id}/leaderboard  COMPLETED jobs ranked by the objective
+ *                        (?top=, ?metric=, ?direction=)
  *
  * "/batch/" is the same as "/batch" (the reference's example posts to it).
  */
@@ -188,6 +190,35 @@ batch_one_get(struct responder *rs, struct http_req *r)
 }
 
 /*
+ * GET /batch/{id}/leaderboard: 200 with the ranking (batch_leaderboard()),
+ * 400 invalid_top or invalid_objective for a bad query, 404 for a batch
+ * the caller does not have.
+ */
+static int
+batch_board_get(struct responder *rs, struct http_req *r)
+{
+	struct batch_board_query q;
+	char			 uuid[UUID_STR_LEN + 1];
+	const char		*code = NULL, *msg = NULL;
+	cJSON			*obj = NULL;
+	int			 rc, ret;
+
+	if (util_uuid_parse(r->params[0], uuid) == -1)
+		return not_found(r);
+	if (batch_board_parse(r->query, &q, &code, &msg) == -1)
+		return http_send_error(r, 400, code, "%s", msg);
+	rc = batch_leaderboard(rs->db, r->account_id, uuid, &q, &obj);
+	if (rc == BATCH_NOT_FOUND)
+		ret = not_found(r);
+	else if (rc != DB_OK)
+		ret = responder_db_error(rs, r, rc);
+	else
+		ret = http_send_json(r, 200, obj);
+	cJSON_Delete(obj);
+	return ret;
+}
+
+/*
  * DELETE /batch/{id}: 200 {"batch_id", "canceled": N} when this call
  * cancelled N > 0 jobs; 409 batch_finishing when the jobs left are
  * finishing (PROCESSED, UPLOADING), 409 batch_final when all are final.
@@ -237,6 +268,8 @@ static struct route routes[] = {
 	{ HTTP_GET | HTTP_HEAD, "/batch/", 1, batch_list_get, 0, 0 },
 	{ HTTP_GET | HTTP_HEAD, "/batch/{id}", 1, batch_one_get, 0, 0 },
 	{ HTTP_DELETE, "/batch/{id}", 1, batch_delete, 0, 0 },
+	{ HTTP_GET | HTTP_HEAD, "/batch/{id}/leaderboard", 1, batch_board_get,
+	    0, 0 },
 };
 
 /*

@@ -117,7 +117,7 @@ st_ok "pilot batch of 3 jobs created and waited for (exit 0, all COMPLETED)"
 # The leaderboard ranks by the fitness each job's pilot predicts.
 cli_run 0 --json leaderboard "$PILOT" --metric fitness
 cp "$T/out" "$T/board.json"
-for id in $(st_pyjson "$T/board.json" '" ".join(j["id"] for j in d)'); do
+for id in $(st_pyjson "$T/board.json" '" ".join(j["job_id"] for j in d["ranked"])'); do
 	cli_run 0 --json job status "$id"
 	ds=$(st_pyjson "$T/out" 'd[0]["data_set_id"]')
 	read -r psum pfit <<<"$(predict "$ds")"
@@ -130,12 +130,12 @@ st_expect_eq "$(cat "$T/ranked")" "$(sort -rn "$T/ranked")" "leaderboard order"
 cli_run 0 leaderboard "$PILOT" --metric fitness --top 2
 head -1 "$T/out" | grep -q '^RANK  JOB  *STATUS  *fitness  COMMAND$' || st_fail "leaderboard header: $(cat "$T/out")"
 st_expect_eq "$(grep -c '^ *[12]  [0-9a-f-]\{36\}  COMPLETED  ' "$T/out")" 2 "leaderboard --top 2 rows"
-grep -q "^ *1  $(st_pyjson "$T/board.json" 'd[0]["id"]')  COMPLETED  *$(head -1 "$T/ranked")  /train.sh" "$T/out" ||
+grep -q "^ *1  $(st_pyjson "$T/board.json" 'd["ranked"][0]["job_id"]')  COMPLETED  *$(head -1 "$T/ranked")  /train.sh" "$T/out" ||
     st_fail "leaderboard row 1: $(cat "$T/out")"
 st_ok "leaderboard ranks the jobs by the fitness predicted from their pilots ($(tr '\n' ' ' <"$T/ranked"))"
 
 # The model of the best job, as the job wrote it.
-BEST=$(st_pyjson "$T/board.json" 'd[0]["id"]')
+BEST=$(st_pyjson "$T/board.json" 'd["ranked"][0]["job_id"]')
 mkdir -p "$T/models"
 cli_run 0 model download "$PILOT" "$BEST" --download-path "$T/models"
 M=$T/models/$BEST.zip
