@@ -12,6 +12,7 @@
  * compile it with clang alone.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -545,6 +547,26 @@ http_write(struct http_req *r, const void *p, size_t n)
 	if (io_write(r, p, n) == -1)
 		return -1;
 	r->bytes_sent += n;
+	return 0;
+}
+
+/* See http.h. */
+int
+http_write_fd(struct http_req *r, int fd, unsigned long long n)
+{
+	static char	 buf[64 * 1024];
+	ssize_t		 got;
+
+	if (!r->headers_sent && send_headers(r) == -1)
+		return -1;
+	while (n > 0 && !r->head_only) {
+		got = read(fd, buf, n < sizeof(buf) ? (size_t)n : sizeof(buf));
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0 || http_write(r, buf, (size_t)got) == -1)
+			return -1;
+		n -= (unsigned long long)got;
+	}
 	return 0;
 }
 

@@ -132,6 +132,12 @@ void		 http_set_status(struct http_req *r, int status);
 int		 http_add_header(struct http_req *r, const char *name, const char *value);
 /* Write body bytes; the first call sends the status line and headers. */
 int		 http_write(struct http_req *r, const void *p, size_t n);
+/*
+ * Write n body bytes read from fd, in 64 KiB pieces (nothing on HEAD).
+ * Returns 0, or -1 when fd ends early or fails, or the write fails: the
+ * headers are out by then, so the answer is cut short.
+ */
+int		 http_write_fd(struct http_req *r, int fd, unsigned long long n);
 /* Send the headers now if not yet sent (an empty body, or a HEAD answer). */
 int		 http_finish(struct http_req *r);
 

@@ -31,8 +31,6 @@
 #include "store.h"
 #include "util.h"
 
-#define READ_CHUNK	(64 * 1024)
-
 static int
 internal(struct http_req *r)
 {
@@ -144,13 +142,10 @@ job_delete(struct responder *rs, struct http_req *r)
 static int
 job_log_get(struct responder *rs, struct http_req *r)
 {
-	static char		 buf[READ_CHUNK];
 	struct job_files	 f;
 	struct stat		 st;
 	char			 uuid[UUID_STR_LEN + 1], len[32];
 	char			*path = NULL;
-	unsigned long long	 left;
-	ssize_t			 n;
 	int			 fd = -1, rc, ret = -1;
 
 	if (util_uuid_parse(r->params[0], uuid) == -1)
@@ -189,17 +184,10 @@ job_log_get(struct responder *rs, struct http_req *r)
 	http_set_status(r, 200);
 	if (http_finish(r) == -1)
 		goto out;
-	for (left = (unsigned long long)st.st_size; left > 0 && !r->head_only;
-	    left -= (unsigned long long)n) {
-		n = read(fd, buf, left < sizeof(buf) ? (size_t)left :
-		    sizeof(buf));
-		if (n <= 0) {
-			/* Headers are out: all we can do is cut it short. */
-			log_error("log of job %s: short read", f.uuid);
-			goto out;
-		}
-		if (http_write(r, buf, (size_t)n) == -1)
-			goto out;
+	if (http_write_fd(r, fd, (unsigned long long)st.st_size) == -1) {
+		/* Headers are out: all we can do is cut it short. */
+		log_error("log of job %s: short read or write", f.uuid);
+		goto out;
 	}
 	ret = 0;
 out:

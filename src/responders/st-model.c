@@ -31,8 +31,6 @@
 #include "store.h"
 #include "util.h"
 
-#define READ_CHUNK	(64 * 1024)
-
 static int
 internal(struct http_req *r)
 {
@@ -81,15 +79,12 @@ etag_matches(const char *h, const char *etag)
 static int
 model_get(struct responder *rs, struct http_req *r)
 {
-	static char		 buf[READ_CHUNK];
 	struct job_files	 f;
 	struct stat		 st;
 	char			 juuid[UUID_STR_LEN + 1], buuid[UUID_STR_LEN + 1];
 	char			 etag[80], len[32], disp[128];
 	char			*path = NULL;
 	const char		*jref = r->params[r->nparams - 1];
-	unsigned long long	 left;
-	ssize_t			 n;
 	int			 fd = -1, rc, ret = -1;
 
 	if (util_uuid_parse(jref, juuid) == -1 ||
@@ -142,17 +137,10 @@ model_get(struct responder *rs, struct http_req *r)
 	http_set_status(r, 200);
 	if (http_finish(r) == -1)
 		goto out;
-	for (left = (unsigned long long)st.st_size; left > 0 && !r->head_only;
-	    left -= (unsigned long long)n) {
-		n = read(fd, buf, left < sizeof(buf) ? (size_t)left :
-		    sizeof(buf));
-		if (n <= 0) {
-			/* Headers are out: all we can do is cut it short. */
-			log_error("model of job %s: short read", f.uuid);
-			goto out;
-		}
-		if (http_write(r, buf, (size_t)n) == -1)
-			goto out;
+	if (http_write_fd(r, fd, (unsigned long long)st.st_size) == -1) {
+		/* Headers are out: all we can do is cut it short. */
+		log_error("model of job %s: short read or write", f.uuid);
+		goto out;
 	}
 	ret = 0;
 out:
