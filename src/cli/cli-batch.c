@@ -120,7 +120,12 @@ struct create_opts {
 	double		 cpus;
 	long long	 gpus;
 	const char	*mode;
+	unsigned	 auto_promote;	/* top_k; 0: none */
 };
+
+/* The batch fields a file object may carry beside its jobs, passed on. */
+static const char *const passed_fields[] = { "objective", "retry",
+    "auto_promote" };
 
 static int
 create_take(void *arg, int c, const char *v)
@@ -149,6 +154,13 @@ create_take(void *arg, int c, const char *v)
 			return cli_usage_error("batch create",
 			    "--mode must be pilot or production");
 		o->mode = v;
+		return 0;
+	case 'a':
+		if (util_parse_u64(v, 1000, &n) == -1 || n == 0)
+			return cli_usage_error("batch create",
+			    "--auto-promote must be a whole number from 1 to "
+			    "1000");
+		o->auto_promote = (unsigned)n;
 		return 0;
 	}
 	return CLI_USAGE;
@@ -203,10 +215,12 @@ print_job_errors(const cJSON *obj)
 }
 
 /*
- * batch create --from-file F --cpus N [--gpus N] --mode M: F holds a JSON
- * array of jobs ({command, image, image_tag, data_set_id}), as the original
- * CLI takes (an object with "jobs" is taken too). Exit 0 when every job was
- * accepted, 1 when the batch was made without some of them.
+ * batch create --from-file F --cpus N [--gpus N] --mode M [--auto-promote
+ * K]: F holds a JSON array of jobs ({command, image, image_tag,
+ * data_set_id, env}), as the original CLI takes, or an object with "jobs"
+ * and any of "objective", "retry" and "auto_promote", which are passed on.
+ * Exit 0 when every job was accepted, 1 when the batch was made without
+ * some of them.
  */
 int
 cli_cmd_batch_create(struct cli *cli, int argc, char **argv)
@@ -216,9 +230,11 @@ cli_cmd_batch_create(struct cli *cli, int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "gpus", required_argument, NULL, 'g' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "auto-promote", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct create_opts o = { NULL, 0, 0, NULL };
+	struct create_opts o = { NULL, 0, 0, NULL, 0 };
+	cJSON		*ap;
 	struct cli_resp	 r;
 	cJSON		*in = NULL, *body = NULL, *jobs, *req, *ans = NULL;
 	char		*text = NULL, *txt = NULL, err[512], *mode = NULL;
@@ -267,6 +283,16 @@ cli_cmd_batch_create(struct cli *cli, int argc, char **argv)
 	req = cJSON_AddObjectToObject(body, "requisitions");
 	cJSON_AddNumberToObject(req, "cpu", o.cpus);
 	cJSON_AddNumberToObject(req, "gpu", (double)o.gpus);
+	for (i = 0; in != NULL && i < NITEMS(passed_fields); i++)
+		if (cJSON_HasObjectItem(in, passed_fields[i]))
+			cJSON_AddItemToObject(body, passed_fields[i],
+			    cJSON_DetachItemFromObjectCaseSensitive(in,
+			    passed_fields[i]));
+	if (o.auto_promote > 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "auto_promote");
+		ap = cJSON_AddObjectToObject(body, "auto_promote");
+		cJSON_AddNumberToObject(ap, "top_k", (double)o.auto_promote);
+	}
 	if ((txt = cJSON_PrintUnformatted(body)) == NULL)
 		goto out;
 	if ((rc = cli_request(cli, "POST", "/batch", txt, strlen(txt), &r)) !=
@@ -1142,6 +1168,119 @@ cli_cmd_leaderboard(struct cli *cli, int argc, char **argv)
 out:
 	cli_table_free(t);
 	cJSON_Delete(ans);
+	cli_resp_free(&r);
+	free(path);
+	return rc;
+}
+
+/* --- batch promote --------------------------------------------------------- */
+
+struct promote_opts {
+	unsigned	 top;
+	const char	*set;
+	int		 partial;
+};
+
+static int
+promote_take(void *arg, int c, const char *v)
+{
+	struct promote_opts	*o = arg;
+	unsigned long long	 n;
+
+	switch (c) {
+	case 't':
+		if (util_parse_u64(v, 1000, &n) == -1 || n == 0)
+			return cli_usage_error("batch promote",
+			    "--top must be a whole number from 1 to 1000");
+		o->top = (unsigned)n;
+		return 0;
+	case 'd':
+		o->set = v;
+		return 0;
+	case 'p':
+		o->partial = 1;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+/*
+ * batch promote ID --top N [--data-set SET] [--partial]: POST
+ * /batch/ID/promote. Prints the production batch and, per job, the pilot
+ * job it reruns. Exit 0 when every chosen configuration was promoted, 1
+ * when some could not be (each one's reason on stderr).
+ */
+int
+cli_cmd_batch_promote(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "top", required_argument, NULL, 't' },
+		{ "data-set", required_argument, NULL, 'd' },
+		{ "partial", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct promote_opts o = { 0, NULL, 0 };
+	struct cli_resp	 r;
+	const cJSON	*j;
+	cJSON		*body = NULL, *ans = NULL;
+	char		*path = NULL, *txt = NULL;
+	int		 first, rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((first = cli_getopt("batch promote", argc, argv, opts,
+	    promote_take, &o)) < 0)
+		return CLI_USAGE;
+	if (argc - first != 1)
+		return cli_usage_error("batch promote", "give one batch ID");
+	if (o.top == 0)
+		return cli_usage_error("batch promote", "--top is required");
+	if ((rc = cli_ready(cli, 1)) != CLI_OK)
+		return rc;
+	body = cJSON_CreateObject();
+	cJSON_AddNumberToObject(body, "top_k", (double)o.top);
+	if (o.set != NULL)
+		cJSON_AddStringToObject(body, "data_set_id", o.set);
+	if (o.partial)
+		cJSON_AddTrueToObject(body, "partial");
+	path = id_path("/batch", argv[first], "/promote");
+	rc = CLI_OTHER;
+	if ((txt = cJSON_PrintUnformatted(body)) == NULL)
+		goto out;
+	if ((rc = cli_request(cli, "POST", path, txt, strlen(txt), &r)) !=
+	    CLI_OK) {
+		rc = cli_report(cli, "POST /batch/{id}/promote", &r);
+		if ((ans = cJSON_ParseWithLength(r.body, r.len)) != NULL)
+			print_job_errors(ans);
+		goto out;
+	}
+	if (cli->json)
+		cli_print_raw(&r);
+	if ((ans = cli_resp_json(&r, "POST /batch/{id}/promote")) == NULL) {
+		rc = CLI_OTHER;
+		goto out;
+	}
+	if (!cli->json) {
+		printf("batch %s: %.0f jobs promoted from batch %s, %.0f "
+		    "refused\n", cli_jstr(ans, "batch_uuid") != NULL ?
+		    cli_jstr(ans, "batch_uuid") : "?",
+		    cli_jnum(ans, "successful", 0), argv[first],
+		    cli_jnum(ans, "failed", 0));
+		cJSON_ArrayForEach(j, cJSON_GetObjectItemCaseSensitive(ans,
+		    "jobs"))
+			printf("  %.0f  %s  <- %s  %.15g\n",
+			    cli_jnum(j, "rank", 0),
+			    cli_jstr(j, "id") ? cli_jstr(j, "id") : "?",
+			    cli_jstr(j, "promoted_from") ?
+			    cli_jstr(j, "promoted_from") : "?",
+			    cli_jnum(j, "metric", 0));
+	}
+	print_job_errors(ans);
+	rc = cli_jnum(ans, "failed", 0) > 0 ? CLI_OTHER : CLI_OK;
+out:
+	cJSON_Delete(ans);
+	cJSON_Delete(body);
+	if (txt != NULL)
+		cJSON_free(txt);
 	cli_resp_free(&r);
 	free(path);
 	return rc;

@@ -368,6 +368,7 @@ int	 cli_cmd_batch_create(struct cli *, int, char **);
 int	 cli_cmd_batch_status(struct cli *, int, char **);
 int	 cli_cmd_batch_summary(struct cli *, int, char **);
 int	 cli_cmd_batch_cancel(struct cli *, int, char **);
+int	 cli_cmd_batch_promote(struct cli *, int, char **);
 int	 cli_cmd_batch_wait(struct cli *, int, char **);
 int	 cli_cmd_job_status(struct cli *, int, char **);
 int	 cli_cmd_job_cancel(struct cli *, int, char **);

@@ -38,14 +38,19 @@ static const struct cmd cmds[] = {
 	  "Show the account the credentials belong to (GET /account): the\n"
 	  "cheapest check of api_key and secret.\n" },
 	{ "batch create", cli_cmd_batch_create,
-	  "--from-file F --cpus N [--gpus N] --mode pilot|production",
+	  "--from-file F --cpus N [--gpus N] --mode pilot|production\n"
+	  "    [--auto-promote K]",
 	  "Submit a batch of training jobs (POST /batch). F is a JSON array of\n"
-	  "jobs, each {\"command\", \"image\", \"image_tag\", \"data_set_id\"};\n"
-	  "data_set_id is a data set's name or UUID, or a pilot's UUID.\n"
+	  "jobs, each {\"command\", \"image\", \"image_tag\", \"data_set_id\",\n"
+	  "\"env\"}; data_set_id is a data set's name or UUID, or a pilot's\n"
+	  "UUID. F may also be an object {\"jobs\": [...]} with \"objective\",\n"
+	  "\"retry\" and \"auto_promote\", which are sent as they are.\n"
 	  "  --from-file F   the jobs\n"
 	  "  --cpus N        CPUs per job, above 0, fractions allowed\n"
 	  "  --gpus N        whole GPUs per job (default 0)\n"
 	  "  --mode M        pilot (each job on a pilot sub-set) or production\n"
+	  "  --auto-promote K  (pilot) rerun the K best configurations on the\n"
+	  "                  whole data once every job is final\n"
 	  "Prints the batch id. Exit 1 when some jobs were refused (the batch\n"
 	  "holds the others), with the reason of each.\n" },
 	{ "batch status", cli_cmd_batch_status, "[ID] [--limit N]",
@@ -59,6 +64,16 @@ static const struct cmd cmds[] = {
 	{ "batch cancel", cli_cmd_batch_cancel, "ID",
 	  "Cancel every job of the batch not yet finished (DELETE /batch/ID);\n"
 	  "running containers are stopped by the dispatcher's next pass.\n" },
+	{ "batch promote", cli_cmd_batch_promote,
+	  "ID --top N [--data-set SET] [--partial]",
+	  "Rerun the N best configurations of a pilot batch, by its objective,\n"
+	  "in a new production batch on the whole data (POST\n"
+	  "/batch/ID/promote): each job on the parent data set of its pilot\n"
+	  "sub-set, or on SET (a data set's name or UUID).\n"
+	  "  --top N         how many configurations (1..1000)\n"
+	  "  --data-set SET  run them all on this data set\n"
+	  "  --partial       promote before every pilot job is final\n"
+	  "Prints the new batch and, per job, the pilot job it reruns.\n" },
 	{ "batch wait", cli_cmd_batch_wait,
 	  "ID [--timeout S] [--interval S]",
 	  "Wait until every job of the batch is final (COMPLETED, ERRORED or\n"

@@ -5,6 +5,7 @@
  *   pass.c         one pass in the DESIGN's order, job state transitions
  *   launch.c       a placed job's container: image, create, data, start
  *   collect.c      stopping containers, /output into result and model, logs
+ *   autopromote.c  automatic promotion of finished pilot batches
  *   sched.c        placement (pure)
  *   docker.c       the Docker Engine API client
  */
@@ -90,6 +91,12 @@ void	disp_say(const struct disp *d, const char *fmt, ...)
  * failed (the pass stops; the next one finishes the work).
  */
 int	disp_pass(struct disp *d);
+
+/*
+ * Promote the pilot batches whose automatic promotion waits and whose jobs
+ * are all final (promote.h). Returns 0, or -1 when the database failed.
+ */
+int	disp_autopromote(struct disp *d);
 
 /* The host of a job, or NULL. */
 struct disp_host *disp_host_of(struct disp *d, long long host_id);

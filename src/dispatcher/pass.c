@@ -1009,6 +1009,8 @@ disp_pass(struct disp *d)
 	for (i = 0; i < d->nhosts; i++)
 		if (d->hosts[i].reachable && phase_sweep(d, &d->hosts[i]) != 0)
 			goto out;
+	if (disp_autopromote(d) != 0)
+		goto out;
 	rc = 0;
 	log_debug("pass done in %lld ms", mono_ms() - t0);
 out:

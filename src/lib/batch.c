@@ -676,6 +676,41 @@ milli(double x, char text[32])
 }
 
 /*
+ * The "auto_promote" item of a body (NULL or JSON null: none):
+ * {"top_k": N}, N from 1 to BATCH_TOP_MAX, in a pilot batch only (the
+ * promotion reruns pilot configurations on the whole data). Returns 0
+ * with out->auto_promote_top_k set, or 1 with *err.
+ */
+static int
+auto_promote_check(const cJSON *ap, struct batch_spec *out,
+    struct batch_error *err)
+{
+	const cJSON	*k;
+	double		 v;
+
+	if (ap == NULL || cJSON_IsNull(ap))
+		return 0;
+	if (!cJSON_IsObject(ap))
+		return refuse(err, 400, "invalid_auto_promote",
+		    "auto_promote must be an object {\"top_k\": N}");
+	k = cJSON_GetObjectItemCaseSensitive(ap, "top_k");
+	if (!cJSON_IsNumber(k))
+		return refuse(err, 400, "invalid_auto_promote",
+		    "auto_promote.top_k is required and must be a number");
+	v = k->valuedouble;
+	if (!isfinite(v) || v != floor(v) || v < 1 || v > BATCH_TOP_MAX)
+		return refuse(err, 422, "invalid_auto_promote",
+		    "auto_promote.top_k must be a whole number from 1 to %d",
+		    BATCH_TOP_MAX);
+	if (out->mode != BATCH_PILOT)
+		return refuse(err, 422, "invalid_auto_promote",
+		    "auto_promote is for pilot batches: a production batch "
+		    "already runs on the whole data");
+	out->auto_promote_top_k = (unsigned)v;
+	return 0;
+}
+
+/*
  * The top-level fields: mode, requisitions, jobs. Returns 0 with
  * out->mode, cpu, gpu, ram set and *jobs the array, or 1 with *err.
  */
@@ -742,6 +777,9 @@ check_top(const cJSON *root, const struct batch_limits *lim,
 		    "a batch holds at most %u jobs", lim->max_jobs);
 	if (batch_objective_check(cJSON_GetObjectItemCaseSensitive(root,
 	    "objective"), out->metric, &out->direction, err) != 0)
+		return 1;
+	if (auto_promote_check(cJSON_GetObjectItemCaseSensitive(root,
+	    "auto_promote"), out, err) != 0)
 		return 1;
 	*jobs = arr;
 	return 0;
@@ -945,14 +983,15 @@ batch_host_check(struct db *db, const struct batch_spec *s,
 }
 
 /* The job insert: JOB_PARAMS placeholders a row. */
-#define JOB_PARAMS	13
+#define JOB_PARAMS	14
 #define INSERT_ROWS	16
 #define INSERT_JOBS \
 	"INSERT INTO jobs (uuid, batch_id, account_id, idx, dataset_id, mode, " \
-	"image, image_tag, command, cpu, gpu, ram_gb, env, status, " \
-	"pending_reason) VALUES "
+	"image, image_tag, command, cpu, gpu, ram_gb, env, promoted_from, " \
+	"status, pending_reason) VALUES "
 #define INSERT_ROW \
-	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', 'not_yet_considered')"
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'QUEUED', " \
+	"'not_yet_considered')"
 #define INSERT_ROW4 INSERT_ROW ", " INSERT_ROW ", " INSERT_ROW ", " INSERT_ROW
 #define INSERT_VALUES_16 \
 	INSERT_ROW4 ", " INSERT_ROW4 ", " INSERT_ROW4 ", " INSERT_ROW4
@@ -971,23 +1010,17 @@ insert_singly(struct db *db, const struct db_param *params, size_t n)
 	return DB_OK;
 }
 
-/*
- * One attempt of batch_create(): the whole transaction. Returns DB_OK
- * (committed), BATCH_SET_GONE or a db error (rolled back).
- */
-static int
-create_once(struct db *db, long long account_id, const struct batch_spec *s,
-    const char *uuid)
+/* See batch.h. */
+int
+batch_insert(struct db *db, long long account_id, struct batch_spec *s,
+    const char *uuid, long long *bid)
 {
 	struct db_param		 params[INSERT_ROWS * JOB_PARAMS];
-	char			 juuids[INSERT_ROWS][UUID_STR_LEN + 1];
 	struct db_res		*res = NULL;
-	unsigned long long	 bid = 0;
+	unsigned long long	 id = 0;
 	size_t			 i, k, nrow, added = 0;
 	int			 rc, seen;
 
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
 	/* Lock each data set used (once), so none is deleted under us. */
 	for (i = 0; i < s->njobs; i++) {
 		if (s->jobs[i].error != NULL)
@@ -1001,37 +1034,41 @@ create_once(struct db *db, long long account_id, const struct batch_spec *s,
 		    "LOCK IN SHARE MODE",
 		    DB_ARGS(DB_INT(s->jobs[i].dataset_id)), &res);
 		if (rc != DB_OK)
-			goto err;
+			return rc;
 		k = res->nrows;
 		db_res_free(res);
 		res = NULL;
-		if (k != 1) {
-			rc = BATCH_SET_GONE;
-			goto err;
-		}
+		if (k != 1)
+			return BATCH_SET_GONE;
 	}
 	rc = db_exec(db, "INSERT INTO batches (uuid, account_id, mode, cpu, "
-	    "gpu, ram_gb, objective_metric, objective_direction) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "gpu, ram_gb, objective_metric, objective_direction, "
+	    "auto_promote_top_k, auto_promote_state, promoted_from_batch_id) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    DB_ARGS(DB_STR(uuid), DB_INT(account_id),
 	    DB_STR(batch_mode_names[s->mode]), DB_STR(s->cpu_text),
 	    DB_INT(s->gpu), DB_STR(s->ram_text), DB_STR(s->metric),
-	    DB_STR(batch_direction_names[s->direction])), NULL, &bid);
+	    DB_STR(batch_direction_names[s->direction]),
+	    s->auto_promote_top_k > 0 ? DB_INT(s->auto_promote_top_k) : DB_NULL,
+	    DB_STR(s->auto_promote_top_k > 0 ? "waiting" : NULL),
+	    s->promoted_from_batch_id > 0 ? DB_INT(s->promoted_from_batch_id) :
+	    DB_NULL), NULL, &id);
 	if (rc != DB_OK)
-		goto err;
+		return rc;
+	*bid = (long long)id;
 	/*
 	 * INSERT_ROWS jobs per statement while there are enough, the rest one
 	 * by one: two statement texts, each prepared once per connection.
 	 */
 	for (i = 0, nrow = 0; i < s->njobs; i++) {
-		const struct batch_job *j = &s->jobs[i];
+		struct batch_job *j = &s->jobs[i];
 		struct db_param *p = &params[nrow * JOB_PARAMS];
 
 		if (j->error != NULL)
 			continue;
-		util_uuid(juuids[nrow]);
-		p[0] = DB_STR(juuids[nrow]);
-		p[1] = DB_INT(bid);
+		util_uuid(j->uuid);
+		p[0] = DB_STR(j->uuid);
+		p[1] = DB_INT(id);
 		p[2] = DB_INT(account_id);
 		p[3] = DB_INT(i);
 		p[4] = DB_INT(j->dataset_id);
@@ -1043,6 +1080,7 @@ create_once(struct db *db, long long account_id, const struct batch_spec *s,
 		p[10] = DB_INT(s->gpu);
 		p[11] = DB_STR(s->ram_text);
 		p[12] = DB_STR(j->env);
+		p[13] = j->promoted_from > 0 ? DB_INT(j->promoted_from) : DB_NULL;
 		nrow++;
 		added++;
 		/* Wait for a full statement when enough rows are left. */
@@ -1054,21 +1092,36 @@ create_once(struct db *db, long long account_id, const struct batch_spec *s,
 		else
 			rc = insert_singly(db, params, nrow);
 		if (rc != DB_OK)
-			goto err;
+			return rc;
 		nrow = 0;
 	}
-	if ((rc = db_commit(db)) != DB_OK)
-		goto err;
 	return DB_OK;
-err:
-	db_res_free(res);
-	db_rollback(db);
-	return rc;
+}
+
+/*
+ * One attempt of batch_create(): the whole transaction. Returns DB_OK
+ * (committed), BATCH_SET_GONE or a db error (rolled back).
+ */
+static int
+create_once(struct db *db, long long account_id, struct batch_spec *s,
+    const char *uuid)
+{
+	long long	 bid;
+	int		 rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	if ((rc = batch_insert(db, account_id, s, uuid, &bid)) != DB_OK ||
+	    (rc = db_commit(db)) != DB_OK) {
+		db_rollback(db);
+		return rc;
+	}
+	return DB_OK;
 }
 
 /* See batch.h. */
 int
-batch_create(struct db *db, long long account_id, const struct batch_spec *s,
+batch_create(struct db *db, long long account_id, struct batch_spec *s,
     char uuid[UUID_STR_LEN + 1])
 {
 	int	 rc = DB_ERROR, attempt;
@@ -1102,6 +1155,54 @@ struct bacc {
 	"(SELECT COUNT(*) FROM jobs j WHERE j.batch_id = b.id), " \
 	"b.objective_metric, b.objective_direction"
 
+/*
+ * The promotion columns, after the objective's two, and the joins they
+ * need: auto_promote top_k, state and error, the UUIDs of the batch it
+ * was promoted to and of the pilot batch it was promoted from.
+ */
+#define BATCH_PROMO_COLS \
+	"b.auto_promote_top_k, b.auto_promote_state, b.auto_promote_error, " \
+	"pb.uuid, fb.uuid"
+#define BATCH_PROMO_JOINS \
+	" LEFT JOIN batches pb ON pb.id = b.promoted_batch_id " \
+	"LEFT JOIN batches fb ON fb.id = b.promoted_from_batch_id "
+
+/* Add string column c of row i as name, or null when NULL. */
+static int
+add_str_or_null(cJSON *o, const char *name, const struct db_res *res,
+    size_t i, size_t c)
+{
+	if (db_res_isnull(res, i, c))
+		return cJSON_AddNullToObject(o, name) == NULL ? -1 : 0;
+	return cJSON_AddStringToObject(o, name,
+	    db_res_str(res, i, c)) == NULL ? -1 : 0;
+}
+
+/*
+ * The promotion fields of a batch object from BATCH_PROMO_COLS at column
+ * c: "auto_promote" ({"top_k", "state", "error"} or null),
+ * "promoted_batch_id" and "promoted_from" (UUIDs or null).
+ */
+static int
+add_promotion(cJSON *o, const struct db_res *res, size_t i, size_t c)
+{
+	cJSON	*ap;
+
+	if (db_res_isnull(res, i, c)) {
+		if (cJSON_AddNullToObject(o, "auto_promote") == NULL)
+			return -1;
+	} else if ((ap = cJSON_AddObjectToObject(o, "auto_promote")) == NULL ||
+	    cJSON_AddNumberToObject(ap, "top_k",
+	    (double)db_res_int(res, i, c)) == NULL ||
+	    add_str_or_null(ap, "state", res, i, c + 1) == -1 ||
+	    add_str_or_null(ap, "error", res, i, c + 2) == -1)
+		return -1;
+	if (add_str_or_null(o, "promoted_batch_id", res, i, c + 3) == -1 ||
+	    add_str_or_null(o, "promoted_from", res, i, c + 4) == -1)
+		return -1;
+	return 0;
+}
+
 /* The columns of a job row of a batch, in bacc_add_jobs()'s order. */
 #define BJOB_COLS \
 	"j.batch_id, j.uuid, j.status, j.command, j.result, " \
@@ -1109,7 +1210,8 @@ struct bacc {
 
 /*
  * Start the object of batch row i: every field but the counted ones; the
- * objective's metric and direction are columns oc and oc + 1.
+ * objective's metric and direction are columns oc and oc + 1, then
+ * BATCH_PROMO_COLS.
  */
 static int
 bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
@@ -1135,6 +1237,7 @@ bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
 	    db_res_str(res, i, oc)) == NULL ||
 	    cJSON_AddStringToObject(obj, "direction",
 	    db_res_str(res, i, oc + 1)) == NULL ||
+	    add_promotion(a->obj, res, i, oc + 2) == -1 ||
 	    (a->jobs = cJSON_CreateArray()) == NULL)
 		return -1;
 	return 0;
@@ -1290,8 +1393,8 @@ batch_get(struct db *db, long long account_id, const char *uuid,
 	*out = NULL;
 	rc = db_query(db, "SELECT b.id, b.uuid, b.mode, b.created_at, b.cpu, "
 	    "b.gpu, b.ram_gb, 0, j.idx, " BJOB_COLS ", b.objective_metric, "
-	    "b.objective_direction FROM batches b "
-	    "JOIN jobs j ON j.batch_id = b.id "
+	    "b.objective_direction, " BATCH_PROMO_COLS " FROM batches b "
+	    "JOIN jobs j ON j.batch_id = b.id" BATCH_PROMO_JOINS
 	    "WHERE b.account_id = ? AND b.uuid = ?",
 	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &res);
 	if (rc != DB_OK)
@@ -1409,7 +1512,8 @@ batch_list(struct db *db, long long account_id, const struct job_page *page,
 	kept = xcalloc(page->limit, sizeof(*kept));
 	chunk = page->status >= 0 ? 500 : page->limit;
 	while (!full) {
-		rc = db_query(db, "SELECT " BATCH_COLS " FROM batches b "
+		rc = db_query(db, "SELECT " BATCH_COLS ", " BATCH_PROMO_COLS
+		    " FROM batches b" BATCH_PROMO_JOINS
 		    "WHERE b.account_id = ? AND b.id < ? "
 		    "ORDER BY b.id DESC LIMIT ?", DB_ARGS(DB_INT(account_id),
 		    DB_INT(before), DB_INT(chunk)), &res);
@@ -1594,14 +1698,6 @@ batch_board_parse(const char *query, struct batch_board_query *q,
 	return 0;
 }
 
-/* One COMPLETED job of a leaderboard. */
-struct board_row {
-	size_t		 row;	/* in the query's result */
-	long long	 idx;
-	long long	 pt;
-	double		 value;
-};
-
 /* Sort order of board_cmp(): 1 when the best value is the lowest. */
 static int board_min;
 
@@ -1609,7 +1705,7 @@ static int board_min;
 static int
 board_cmp(const void *a, const void *b)
 {
-	const struct board_row	*x = a, *y = b;
+	const struct batch_rank	*x = a, *y = b;
 
 	if (x->value != y->value)
 		return ((x->value < y->value) == board_min) ? -1 : 1;
@@ -1618,18 +1714,27 @@ board_cmp(const void *a, const void *b)
 	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+/* See batch.h. */
+void
+batch_rank_sort(struct batch_rank *rows, size_t n, enum batch_direction dir)
+{
+	board_min = dir == BATCH_DIR_MIN;
+	if (n > 1)
+		qsort(rows, n, sizeof(*rows), board_cmp);
+}
+
 /* Request order only (the unranked). */
 static int
 row_board_idx_cmp(const void *a, const void *b)
 {
-	const struct board_row	*x = a, *y = b;
+	const struct batch_rank	*x = a, *y = b;
 
 	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 /* The ranked entry of row r of res (columns of batch_leaderboard()). */
 static cJSON *
-board_entry(const struct db_res *res, const struct board_row *r, size_t rank)
+board_entry(const struct db_res *res, const struct batch_rank *r, size_t rank)
 {
 	cJSON	*o;
 	char	*image;
@@ -1668,7 +1773,7 @@ batch_leaderboard(struct db *db, long long account_id, const char *uuid,
     const struct batch_board_query *q, cJSON **out)
 {
 	struct db_res		*res = NULL;
-	struct board_row	*rows = NULL;
+	struct batch_rank	*rows = NULL;
 	cJSON			*o = NULL, *obj, *ranked, *unranked, *e, *result;
 	char			 metric[BATCH_METRIC_MAX + 1], *why;
 	long long		 bid;
@@ -1718,9 +1823,7 @@ batch_leaderboard(struct db *db, long long account_id, const char *uuid,
 			bad[nbad++] = i;
 		cJSON_Delete(result);
 	}
-	board_min = dir == BATCH_DIR_MIN;
-	if (n > 0)
-		qsort(rows, n, sizeof(*rows), board_cmp);
+	batch_rank_sort(rows, n, (enum batch_direction)dir);
 	if (q->top > 0 && n > q->top)
 		n = q->top;
 
@@ -1740,7 +1843,7 @@ batch_leaderboard(struct db *db, long long account_id, const char *uuid,
 	}
 	/* The unranked in request order. */
 	for (i = 0; i < nbad; i++)
-		rows[i] = (struct board_row){ bad[i], db_res_int(res, bad[i], 1),
+		rows[i] = (struct batch_rank){ bad[i], db_res_int(res, bad[i], 1),
 		    0, 0 };
 	if (nbad > 0)
 		qsort(rows, nbad, sizeof(*rows), row_board_idx_cmp);

@@ -39,7 +39,7 @@
 #define BATCH_METRIC_MAX	128	/* objective metric, bytes */
 #define BATCH_ENV_MAX		64	/* variables per job */
 #define BATCH_ENV_BYTES		32768	/* names + values per job */
-#define BATCH_TOP_MAX		1000	/* ?top= of the leaderboard */
+#define BATCH_TOP_MAX		1000	/* ?top= of the leaderboard, top_k */
 
 enum batch_mode { BATCH_PILOT, BATCH_PRODUCTION };
 
@@ -183,6 +183,8 @@ struct batch_job {
 	char		*env;		/* owned JSON object text; NULL: none */
 	long long	 dataset_id;	/* the set or pilot it runs on */
 	char		 dataset_uuid[UUID_STR_LEN + 1];
+	long long	 promoted_from;	/* the pilot job it reruns; 0: none */
+	char		 uuid[UUID_STR_LEN + 1];	/* set by batch_insert() */
 	const char	*error;		/* static sentence; NULL when valid */
 };
 
@@ -195,6 +197,8 @@ struct batch_spec {
 	char		 ram_text[32];
 	char		 metric[BATCH_METRIC_MAX + 1];	/* objective */
 	enum batch_direction direction;
+	unsigned	 auto_promote_top_k;	/* 0: no automatic promotion */
+	long long	 promoted_from_batch_id;	/* 0: not a promotion */
 	struct batch_job *jobs;		/* owned, njobs entries */
 	size_t		 njobs;
 	size_t		 nvalid;
@@ -227,6 +231,9 @@ struct batch_error {
  *   422 invalid_jobs          jobs empty
  *   422 too_many_jobs         more than lim->max_jobs
  *   400/422 invalid_objective see batch_objective_check()
+ *   400 invalid_auto_promote  auto_promote not an object, top_k not a number
+ *   422 invalid_auto_promote  top_k not a whole number from 1 to
+ *                             BATCH_TOP_MAX, or auto_promote in production
  * Then each job on its own (its error in out->jobs[i].error): an object
  * with image (a valid reference; "name:tag" is accepted when image_tag is
  * absent or the same; a digest is not), image_tag (default "latest"),
@@ -281,7 +288,16 @@ int	batch_host_check(struct db *db, const struct batch_spec *s,
  * Returns DB_OK, BATCH_SET_GONE or a db error.
  */
 int	batch_create(struct db *db, long long account_id,
-	    const struct batch_spec *s, char uuid[UUID_STR_LEN + 1]);
+	    struct batch_spec *s, char uuid[UUID_STR_LEN + 1]);
+
+/*
+ * The statements of batch_create() inside the caller's transaction (which
+ * the caller rolls back on failure): the data sets locked, the batch
+ * inserted under uuid (given), its id in *bid, each valid job's UUID in
+ * s->jobs[i].uuid. Returns DB_OK, BATCH_SET_GONE or a db error.
+ */
+int	batch_insert(struct db *db, long long account_id,
+	    struct batch_spec *s, const char *uuid, long long *bid);
 
 /*
  * GET /batch/{id}: a JSON array of one batch object: id, mode, status,
@@ -331,6 +347,22 @@ struct batch_board_query {
  */
 int	batch_board_parse(const char *query, struct batch_board_query *q,
 	    const char **code, const char **msg);
+
+/* One COMPLETED job being ranked by its metric. */
+struct batch_rank {
+	size_t		 row;	/* in the caller's query result */
+	long long	 idx;	/* in the request */
+	long long	 pt;	/* processing time, ms */
+	double		 value;	/* of the metric */
+};
+
+/*
+ * Sort rows[0..n) best first for dir; ties go to the shorter processing
+ * time, then to the earlier job of the request. The leaderboard and
+ * promotion rank with this one order.
+ */
+void	batch_rank_sort(struct batch_rank *rows, size_t n,
+	    enum batch_direction dir);
 
 /*
  * GET /batch/{id}/leaderboard: the batch's COMPLETED jobs ranked by the

@@ -139,11 +139,12 @@ job_result_json(const char *text, size_t len)
 	"STRAIGHT_JOIN j.uuid, b.uuid, j.status, j.command, j.image, j.image_tag, j.mode, " \
 	"d.uuid, j.cpu, j.gpu, j.ram_gb, j.result, " JOB_PT_SQL ", " \
 	"j.created_at, j.started_at, j.finished_at, j.exit_code, j.error, " \
-	"j.pending_reason, h.name, j.env"
+	"j.pending_reason, h.name, j.env, pj.uuid"
 #define JOB_FROM \
 	" FROM jobs j JOIN batches b ON b.id = j.batch_id " \
 	"LEFT JOIN datasets d ON d.id = j.dataset_id " \
-	"LEFT JOIN hosts h ON h.id = j.host_id "
+	"LEFT JOIN hosts h ON h.id = j.host_id " \
+	"LEFT JOIN jobs pj ON pj.id = j.promoted_from "
 
 /* Add key: the text of a cell, or null for SQL NULL. Returns 0 or -1. */
 static int
@@ -218,6 +219,9 @@ job_json(const struct db_res *res, size_t i)
 	    db_res_len(res, i, 20))) == NULL)
 		goto err;
 	cJSON_AddItemToObject(obj, "env", result);
+	/* The pilot job a promoted job reruns. */
+	if (add_str_or_null(obj, "promoted_from", db_res_str(res, i, 21)) == -1)
+		goto err;
 	free(image);
 	return obj;
 err:

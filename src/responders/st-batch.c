@@ -10,6 +10,8 @@
  *   DELETE /batch/{id}   cancel what is not final; {batch_id, canceled}
  *   GET    /batch/{id}/leaderboard  COMPLETED jobs ranked by the objective
  *                        (?top=, ?metric=, ?direction=)
+ *   POST   /batch/{id}/promote  rerun the best pilot configurations on the
+ *                        whole data: 201 {batch_uuid, ..., jobs}
  *
  * "/batch/" is the same as "/batch" (the reference's example posts to it).
  */
@@ -27,6 +29,7 @@
 #include "http.h"
 #include "job.h"
 #include "log.h"
+#include "promote.h"
 #include "responder.h"
 #include "route.h"
 #include "util.h"
@@ -219,6 +222,48 @@ batch_board_get(struct responder *rs, struct http_req *r)
 }
 
 /*
+ * POST /batch/{id}/promote: 201 with the new production batch
+ * (promote_batch()); 400 for a malformed body, 404 for a batch the caller
+ * does not have, 409 and 422 as promote.h says; no_valid_jobs carries the
+ * errors of the chosen configurations like POST /batch.
+ */
+static int
+batch_promote_post(struct responder *rs, struct http_req *r)
+{
+	struct promote_req	 req;
+	struct batch_error	 err;
+	char			 uuid[UUID_STR_LEN + 1];
+	cJSON			*out = NULL, *obj = NULL;
+	int			 rc, ret;
+
+	if (util_uuid_parse(r->params[0], uuid) == -1)
+		return not_found(r);
+	if (promote_parse(r->body, r->body_len, &req, &err) != 0)
+		return http_send_error(r, err.status, err.code, "%s", err.msg);
+	rc = promote_batch(rs->db, r->account_id, uuid, &req, 0, &out, &err);
+	if (rc == DB_OK)
+		ret = http_send_json(r, 201, out);
+	else if (rc == PROMOTE_REFUSED && out != NULL) {
+		/* no_valid_jobs: the error shape plus the errors array. */
+		if ((obj = cJSON_CreateObject()) == NULL ||
+		    cJSON_AddStringToObject(obj, "error", err.msg) == NULL ||
+		    cJSON_AddStringToObject(obj, "code", err.code) == NULL)
+			ret = internal(r);
+		else {
+			cJSON_AddItemToObject(obj, "errors", out);
+			out = NULL;
+			ret = http_send_json(r, err.status, obj);
+		}
+	} else if (rc == PROMOTE_REFUSED)
+		ret = http_send_error(r, err.status, err.code, "%s", err.msg);
+	else
+		ret = responder_db_error(rs, r, rc);
+	cJSON_Delete(obj);
+	cJSON_Delete(out);
+	return ret;
+}
+
+/*
  * DELETE /batch/{id}: 200 {"batch_id", "canceled": N} when this call
  * cancelled N > 0 jobs; 409 batch_finishing when the jobs left are
  * finishing (PROCESSED, UPLOADING), 409 batch_final when all are final.
@@ -270,6 +315,7 @@ static struct route routes[] = {
 	{ HTTP_DELETE, "/batch/{id}", 1, batch_delete, 0, 0 },
 	{ HTTP_GET | HTTP_HEAD, "/batch/{id}/leaderboard", 1, batch_board_get,
 	    0, 0 },
+	{ HTTP_POST, "/batch/{id}/promote", 1, batch_promote_post, 0, 0 },
 };
 
 /*

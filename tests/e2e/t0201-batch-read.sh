@@ -56,7 +56,7 @@ st_expect_eq "$(jv 'd[0]["id"]')" "$BATCH" "id"
 st_expect_eq "$(jv 'd[0]["mode"]')" pilot "mode"
 jv 'd[0]["created_at"]' | grep -Eq "$TIME_RE" || st_fail "created_at '$(jv 'd[0]["created_at"]')'"
 st_expect_eq "$(jv 'sorted(d[0].keys())')" \
-    '["canceled", "completed", "created_at", "errored", "id", "job_count", "jobs", "mode", "objective", "pending", "processed", "processing", "processing_time", "queued", "requisitions", "status", "uploading"]' \
+    '["auto_promote", "canceled", "completed", "created_at", "errored", "id", "job_count", "jobs", "mode", "objective", "pending", "processed", "processing", "processing_time", "promoted_batch_id", "promoted_from", "queued", "requisitions", "status", "uploading"]' \
     "batch fields"
 st_expect_eq "$(jv 'd[0]["requisitions"]')" '{"cpu": 8, "gpu": 1, "ram": 60}' "batch requisitions"
 st_expect_eq "$(jv '[j["id"] for j in d[0]["jobs"]]')" "[\"$J0\", \"$J1\", \"$J2\"]" "jobs in request order"
@@ -119,7 +119,7 @@ ST_GOT=$(st_req GET "/job/$J1")
 st_check_status 200 "GET /job/{id}"
 st_expect_eq "$(jv 'len(d)')" 1 "GET /job/{id}: an array of one"
 st_expect_eq "$(jv 'sorted(d[0].keys())')" \
-    '["batch_id", "command", "created_at", "data_set_id", "env", "error", "exit_code", "finished_at", "host", "id", "image", "mode", "pending_reason", "processing_time", "requisitions", "result", "started_at", "status"]' \
+    '["batch_id", "command", "created_at", "data_set_id", "env", "error", "exit_code", "finished_at", "host", "id", "image", "mode", "pending_reason", "processing_time", "promoted_from", "requisitions", "result", "started_at", "status"]' \
     "job fields"
 st_expect_eq "$(jv '[d[0][k] for k in ("id", "batch_id", "status", "command", "image", "mode", "processing_time", "exit_code", "error", "pending_reason", "host", "result")]')" \
     "[\"$J1\", \"$BATCH\", \"ERRORED\", \"python train.py --achitecture deep\", \"singularitytechnologies/testai:latest\", \"pilot\", 1500, 3, \"the container exited with code 3\", null, \"gpu1\", {}]" \

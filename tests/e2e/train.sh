@@ -2,6 +2,7 @@
 # train.sh: the "training script" of the test image (busybox sh).
 #
 #   /train.sh [--sleep S] [--exit N] [--mem MB] [--lines N] [--cgroup]
+#             [--weight W]
 #
 # Unzips every shard under $SINGULARITY_DATA_DIR (/data/*.zip), reads the
 # whole numbers in their files (one per line) and computes what a test can
@@ -15,10 +16,12 @@
 #    "cpu_quota", "cpu_period", "mem_limit" (with --cgroup)}
 # --mem MB holds MB MiB in a pipe buffer (over the limit: OOM kill),
 # --lines N prints N numbered lines, --exit N ends with status N.
+# --weight W adds "fitness_score": (sum * W) % 10007 to result.json: one
+# configuration's score, predictable from the data it ran on.
 set -u
 data=${SINGULARITY_DATA_DIR:-/data}
 out=${SINGULARITY_OUTPUT_DIR:-/output}
-sleep_s=0 code=0 mem=0 lines=0 cgroup=0
+sleep_s=0 code=0 mem=0 lines=0 cgroup=0 weight=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sleep) sleep_s=$2; shift 2 ;;
@@ -26,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--lines) lines=$2; shift 2 ;;
 	--cgroup) cgroup=1; shift ;;
+	--weight) weight=$2; shift 2 ;;
 	*) echo "train.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -66,6 +70,9 @@ if [ "$sleep_s" != 0 ]; then
 fi
 
 extra=""
+if [ -n "$weight" ]; then
+	extra=", \"fitness_score\": $(( (sum * weight) % 10007 )), \"weight\": $weight"
+fi
 if [ "$cgroup" = 1 ]; then
 	q=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null ||
 	    cut -d' ' -f1 /sys/fs/cgroup/cpu.max 2>/dev/null || echo -1)
@@ -73,7 +80,7 @@ if [ "$cgroup" = 1 ]; then
 	    cut -d' ' -f2 /sys/fs/cgroup/cpu.max 2>/dev/null || echo -1)
 	m=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null ||
 	    cat /sys/fs/cgroup/memory.max 2>/dev/null || echo -1)
-	extra=", \"cpu_quota\": $q, \"cpu_period\": $p, \"mem_limit\": $m"
+	extra="$extra, \"cpu_quota\": $q, \"cpu_period\": $p, \"mem_limit\": $m"
 fi
 printf '{"fitness": %d, "sum": %d, "count": %d, "shards": %d, "job": "%s", "mode": "%s", "cuda": "%s"%s}\n' \
     "$fitness" "$sum" "$count" "$n" "${SINGULARITY_JOB_ID:-}" \
