@@ -1,6 +1,7 @@
 /*
  * admin-gc.c: `st-admin gc`, the blob store's garbage collector: temporary
- * files left by crashed uploads, shard files and rows no set references.
+ * files left by crashed uploads, shard files and rows no set references;
+ * and idempotency records past their 24 h window (idem.h).
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include "admin.h"
 #include "dataset.h"
 #include "db.h"
+#include "idem.h"
 #include "store.h"
 #include "util.h"
 
@@ -31,7 +33,8 @@ admin_gc_usage(FILE *f)
 "    what an upload that crashed or was killed left behind;\n"
 "  - shards no data set or pilot references any more: the file and its row\n"
 "    (a shard of a set that a job not yet final uses is always referenced);\n"
-"  - shard files that have no row at all.\n"
+"  - shard files that have no row at all;\n"
+"  - idempotency records older than 24 hours (they answer nothing any more).\n"
 "Each removal is printed on stdout, then a summary line. With --dry-run,\n"
 "print what would be removed and remove nothing.\n", GC_TMP_AGE);
 }
@@ -45,6 +48,7 @@ struct gc {
 	unsigned long	 tmp_removed;
 	unsigned long	 shards_removed;
 	unsigned long	 files_removed;
+	unsigned long long idem_removed;
 	int		 failed;
 };
 
@@ -241,8 +245,13 @@ admin_gc(struct admin *a, int argc, char **argv)
 	}
 	names_free(&g);
 
+	/* 4. Idempotency records past their window: one statement. */
+	if (idem_gc(a->db, IDEM_WINDOW, g.dry_run, &g.idem_removed) != DB_OK)
+		return admin_db_fail(a, "removing old idempotency records");
+
 	printf("gc: %s %lu temporary files, %lu shards, %lu orphan shard "
-	    "files\n", g.dry_run ? "would remove" : "removed", g.tmp_removed,
-	    g.shards_removed, g.files_removed);
+	    "files, %llu idempotency records\n",
+	    g.dry_run ? "would remove" : "removed", g.tmp_removed,
+	    g.shards_removed, g.files_removed, g.idem_removed);
 	return g.failed ? ADMIN_FAIL : ADMIN_OK;
 }

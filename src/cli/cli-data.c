@@ -186,8 +186,11 @@ struct upload {
 	size_t			 shard;		/* index in imprint */
 	CURL			*c;
 	struct curl_slist	*h;
+	char			*path;		/* owned */
 	char			*b64;
 	size_t			 b64len;
+	char			 key[UUID_STR_LEN + 1];	/* Idempotency-Key */
+	int			 attempt;	/* retries made */
 	struct cli_resp		 r;
 	double			 sent;
 };
@@ -228,6 +231,44 @@ save(struct add_run *a)
 }
 
 /*
+ * Make the transfer of upload u (its body, path and Idempotency-Key set,
+ * freshly signed) and add it to m. Returns 0, or -1 (printed; u->c NULL).
+ */
+static int
+arm_upload(struct add_run *a, struct upload *u, CURLM *m)
+{
+	u->c = cli_easy(a->cli, "POST", u->path, u->b64, u->b64len, NULL, 1,
+	    u->key, &u->h);
+	if (u->c == NULL) {
+		cli_warn("cannot set up libcurl");
+		return -1;
+	}
+	memset(&u->r, 0, sizeof(u->r));
+	u->sent = 0;
+	curl_easy_setopt(u->c, CURLOPT_WRITEFUNCTION, cli_resp_write);
+	curl_easy_setopt(u->c, CURLOPT_WRITEDATA, &u->r);
+	curl_easy_setopt(u->c, CURLOPT_HEADERFUNCTION, cli_resp_header);
+	curl_easy_setopt(u->c, CURLOPT_HEADERDATA, &u->r);
+	curl_easy_setopt(u->c, CURLOPT_ERRORBUFFER, u->r.errbuf);
+	curl_easy_setopt(u->c, CURLOPT_PRIVATE, u);
+	curl_easy_setopt(u->c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(u->c, CURLOPT_XFERINFOFUNCTION, up_progress);
+	curl_easy_setopt(u->c, CURLOPT_XFERINFODATA, u);
+	if (a->rate > 0)
+		curl_easy_setopt(u->c, CURLOPT_MAX_SEND_SPEED_LARGE,
+		    (curl_off_t)a->rate);
+	if (curl_multi_add_handle(m, u->c) != CURLM_OK) {
+		cli_warn("cannot start an upload");
+		curl_easy_cleanup(u->c);
+		curl_slist_free_all(u->h);
+		u->c = NULL;
+		u->h = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Pack shard si and start its upload in slot u. Returns CLI_OK, 1 when
  * nothing needs sending (same content already confirmed), or an exit code.
  */
@@ -238,7 +279,7 @@ start_upload(struct add_run *a, size_t si, struct upload *u, CURLM *m)
 	struct cli_file		**fp;
 	unsigned char		*zip = NULL;
 	size_t			 ziplen, k;
-	char			 sha[65], err[512], *path;
+	char			 sha[65], err[512];
 	int			 rc = CLI_OTHER;
 
 	fp = xcalloc(s->nfiles, sizeof(*fp));
@@ -263,34 +304,13 @@ start_upload(struct add_run *a, size_t si, struct upload *u, CURLM *m)
 	u->b64 = xmalloc(4 * ((ziplen + 2) / 3) + 1);
 	u->b64len = (size_t)EVP_EncodeBlock((unsigned char *)u->b64, zip,
 	    (int)ziplen);
-	path = xasprintf("/data/%s/shard/%s", a->uuid, sha);
-	u->c = cli_easy(a->cli, "POST", path, u->b64, u->b64len, NULL, 1,
-	    &u->h);
-	free(path);
-	if (u->c == NULL) {
-		cli_warn("cannot set up libcurl");
+	u->path = xasprintf("/data/%s/shard/%s", a->uuid, sha);
+	util_uuid(u->key);
+	if (arm_upload(a, u, m) == -1) {
 		free(u->b64);
+		free(u->path);
 		u->b64 = NULL;
-		goto out;
-	}
-	curl_easy_setopt(u->c, CURLOPT_WRITEFUNCTION, cli_resp_write);
-	curl_easy_setopt(u->c, CURLOPT_WRITEDATA, &u->r);
-	curl_easy_setopt(u->c, CURLOPT_HEADERFUNCTION, cli_resp_header);
-	curl_easy_setopt(u->c, CURLOPT_HEADERDATA, &u->r);
-	curl_easy_setopt(u->c, CURLOPT_ERRORBUFFER, u->r.errbuf);
-	curl_easy_setopt(u->c, CURLOPT_PRIVATE, u);
-	curl_easy_setopt(u->c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(u->c, CURLOPT_XFERINFOFUNCTION, up_progress);
-	curl_easy_setopt(u->c, CURLOPT_XFERINFODATA, u);
-	if (a->rate > 0)
-		curl_easy_setopt(u->c, CURLOPT_MAX_SEND_SPEED_LARGE,
-		    (curl_off_t)a->rate);
-	if (curl_multi_add_handle(m, u->c) != CURLM_OK) {
-		cli_warn("cannot start an upload");
-		curl_easy_cleanup(u->c);
-		curl_slist_free_all(u->h);
-		free(u->b64);
-		u->c = NULL;
+		u->path = NULL;
 		goto out;
 	}
 	rc = CLI_OK;
@@ -311,10 +331,37 @@ upload_free(struct upload *u, CURLM *m)
 	}
 	curl_slist_free_all(u->h);
 	free(u->b64);
+	free(u->path);
 	cli_resp_free(&u->r);
 	u->c = NULL;
 	u->h = NULL;
 	u->b64 = NULL;
+	u->path = NULL;
+}
+
+/*
+ * Send upload u again after a network failure or a 503 (cli_retryable):
+ * the same body and Idempotency-Key, a new signature, after the backoff.
+ * Returns 0, or -1 when it could not be restarted (u then holds the
+ * failed answer).
+ */
+static int
+retry_upload(struct add_run *a, struct upload *u, CURLM *m)
+{
+	if (a->cli->verbose)
+		fprintf(stderr, "singularity-cli: uploading shard %.12s: %s; "
+		    "retrying with the same Idempotency-Key\n",
+		    a->imp->shards[u->shard].id, u->r.status != 0 ? "503" :
+		    curl_easy_strerror((CURLcode)u->r.curl_rc));
+	curl_multi_remove_handle(m, u->c);
+	curl_easy_cleanup(u->c);
+	curl_slist_free_all(u->h);
+	u->c = NULL;
+	u->h = NULL;
+	cli_backoff(u->attempt);
+	u->attempt++;
+	cli_resp_free(&u->r);
+	return arm_upload(a, u, m);
 }
 
 /*
@@ -388,6 +435,14 @@ upload_all(struct add_run *a, long parallel)
 			if (u->r.body == NULL)
 				u->r.body = xstrdup("");
 			r = cli_resp_exit(&u->r);
+			if (r != CLI_OK && u->attempt < CLI_RETRIES &&
+			    cli_retryable(&u->r)) {
+				if (retry_upload(a, u, m) == 0)
+					continue;
+				r = CLI_OTHER;
+				if (u->r.body == NULL)
+					u->r.body = xstrdup("");
+			}
 			if (r == CLI_OK) {
 				struct cli_ishard *s = &a->imp->shards[u->shard];
 

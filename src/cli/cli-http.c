@@ -6,6 +6,14 @@
  * X-singularity-timestamp (Unix seconds, now) and X-singularity-signature:
  * hex HMAC-SHA512(secret, METHOD "\n" PATH "\n" BODY "\n" TIMESTAMP), PATH
  * being the request target exactly as sent (the URL's prefix included).
+ *
+ * Every POST also carries "Idempotency-Key: <random UUID v4>" (README,
+ * "Idempotent POSTs"). When a request fails without an answer (connection
+ * refused or reset, timeout, empty reply) or is answered 503, it is sent
+ * again with the same key, a fresh timestamp and signature, up to
+ * CLI_RETRIES times after 0.5, 1 and 2 s: the server runs a POST once
+ * however many of its copies arrive, and answers the copies with the first
+ * answer.
  */
 #include "config.h"
 
@@ -180,7 +188,7 @@ add_header(struct curl_slist **h, const char *line)
 CURL *
 cli_easy(const struct cli *cli, const char *method, const char *path,
     const void *body, size_t len, const char *ctype, int sign,
-    struct curl_slist **h)
+    const char *idem_key, struct curl_slist **h)
 {
 	CURL	*c = NULL;
 	char	*url = NULL, *line = NULL;
@@ -241,6 +249,12 @@ cli_easy(const struct cli *cli, const char *method, const char *path,
 			goto err;
 	} else if (add_header(h, "Content-Type:") == -1)
 		goto err;
+	if (idem_key != NULL) {
+		free(line);
+		line = xasprintf("Idempotency-Key: %s", idem_key);
+		if (add_header(h, line) == -1)
+			goto err;
+	}
 	if (sign && cli_sign(cli, method, path, body, len, h) == -1)
 		goto err;
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *h);
@@ -312,13 +326,46 @@ cli_resp_exit(const struct cli_resp *r)
 	return CLI_OTHER;
 }
 
-/*
- * One request with a JSON body (or none); see cli.h. Returns CLI_OK for
- * 2xx, else the failure's exit code.
- */
+/* See cli.h. */
 int
-cli_request(struct cli *cli, const char *method, const char *path,
-    const void *body, size_t len, struct cli_resp *r)
+cli_retryable(const struct cli_resp *r)
+{
+
+	if (r->status == 503)
+		return 1;
+	if (r->status != 0)
+		return 0;
+	switch (r->curl_rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:	/* a reset during the handshake */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* See cli.h. */
+void
+cli_backoff(int attempt)
+{
+	struct timespec	 ts;
+	long		 ms = 500L << (attempt < 4 ? attempt : 4);
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+/* One attempt of cli_request(): the answer (or its absence) in *r. */
+static void
+request_once(struct cli *cli, const char *method, const char *path,
+    const void *body, size_t len, const char *idem_key, struct cli_resp *r)
 {
 	CURL			*c;
 	struct curl_slist	*h = NULL;
@@ -326,10 +373,11 @@ cli_request(struct cli *cli, const char *method, const char *path,
 	memset(r, 0, sizeof(*r));
 	if ((c = cli_easy(cli, method, path, body, len,
 	    body != NULL ? "application/json" : NULL,
-	    strcmp(path, "/ping") != 0, &h)) == NULL) {
+	    strcmp(path, "/ping") != 0, idem_key, &h)) == NULL) {
 		r->curl_rc = CURLE_OUT_OF_MEMORY;
 		snprintf(r->errbuf, sizeof(r->errbuf), "cannot set up libcurl");
-		return CLI_SERVER;
+		r->body = xstrdup("");
+		return;
 	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, cli_resp_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
@@ -348,9 +396,38 @@ cli_request(struct cli *cli, const char *method, const char *path,
 	}
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
-	if (cli->verbose && r->request_id[0] != '\0')
-		fprintf(stderr, "singularity-cli: %s %s: %ld, request %s\n",
-		    method, path, r->status, r->request_id);
+}
+
+/*
+ * One request with a JSON body (or none); see cli.h. A POST gets a new
+ * Idempotency-Key, kept for its retries. Returns CLI_OK for 2xx, else the
+ * failure's exit code.
+ */
+int
+cli_request(struct cli *cli, const char *method, const char *path,
+    const void *body, size_t len, struct cli_resp *r)
+{
+	char	 key[UUID_STR_LEN + 1];
+	int	 post = strcmp(method, "POST") == 0, attempt;
+
+	if (post)
+		util_uuid(key);
+	for (attempt = 0;; attempt++) {
+		request_once(cli, method, path, body, len, post ? key : NULL,
+		    r);
+		if (cli->verbose && r->request_id[0] != '\0')
+			fprintf(stderr, "singularity-cli: %s %s: %ld, request "
+			    "%s\n", method, path, r->status, r->request_id);
+		if (!post || attempt >= CLI_RETRIES || !cli_retryable(r))
+			break;
+		if (cli->verbose)
+			fprintf(stderr, "singularity-cli: %s %s: %s; retrying "
+			    "with the same Idempotency-Key\n", method, path,
+			    r->status != 0 ? "503" : r->errbuf[0] != '\0' ?
+			    r->errbuf : curl_easy_strerror((CURLcode)r->curl_rc));
+		cli_resp_free(r);
+		cli_backoff(attempt);
+	}
 	return cli_resp_exit(r);
 }
 

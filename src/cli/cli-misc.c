@@ -257,7 +257,8 @@ cli_cmd_model_download(struct cli *cli, int argc, char **argv)
 	d.tmp = tmp;
 	if ((d.md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) != 1 ||
-	    (d.c = cli_easy(cli, "GET", path, NULL, 0, NULL, 1, &h)) == NULL) {
+	    (d.c = cli_easy(cli, "GET", path, NULL, 0, NULL, 1, NULL,
+	    &h)) == NULL) {
 		cli_warn("cannot set up the download");
 		rc = CLI_OTHER;
 		goto out;

@@ -134,13 +134,27 @@ int	 cli_sign(const struct cli *cli, const char *method, const char *path,
 /*
  * A new easy handle for METHOD prefix+path with the TLS settings, the
  * signature headers (unless sign is 0), the body (borrowed: it must live
- * until the transfer ends; NULL for none) and its Content-Type (NULL: no
- * such header). *h receives the header list the caller frees after the
- * transfer. Returns NULL on failure.
+ * until the transfer ends; NULL for none), its Content-Type (NULL: no
+ * such header) and an Idempotency-Key header (NULL: none; every POST has
+ * one, the same for its retries). *h receives the header list the caller
+ * frees after the transfer. Returns NULL on failure.
  */
 CURL	*cli_easy(const struct cli *cli, const char *method, const char *path,
 	    const void *body, size_t len, const char *ctype, int sign,
-	    struct curl_slist **h);
+	    const char *idem_key, struct curl_slist **h);
+
+/* Times a failed POST is sent again (see cli_retryable). */
+#define CLI_RETRIES	3
+
+/*
+ * Whether a failed request may be sent again with the same Idempotency-Key:
+ * no answer because of the network (connection refused or reset, timeout,
+ * empty or cut reply), or a 503. Returns 1 or 0.
+ */
+int	 cli_retryable(const struct cli_resp *r);
+
+/* Sleep before retry number attempt (0, 1, 2...): 0.5 s, 1 s, 2 s... */
+void	 cli_backoff(int attempt);
 
 /* Write callback collecting an answer into a struct cli_resp. */
 size_t	 cli_resp_write(char *p, size_t size, size_t n, void *arg);
@@ -148,9 +162,10 @@ size_t	 cli_resp_write(char *p, size_t size, size_t n, void *arg);
 size_t	 cli_resp_header(char *p, size_t size, size_t n, void *arg);
 
 /*
- * One request, answer in *r (free with cli_resp_free). Returns CLI_OK for a
- * 2xx answer, else the exit code of the failure (nothing printed: see
- * cli_report).
+ * One request, answer in *r (free with cli_resp_free). A POST carries a new
+ * Idempotency-Key and is retried with it (CLI_RETRIES, cli_retryable).
+ * Returns CLI_OK for a 2xx answer, else the exit code of the failure
+ * (nothing printed: see cli_report).
  */
 int	 cli_request(struct cli *cli, const char *method, const char *path,
 	    const void *body, size_t len, struct cli_resp *r);

@@ -103,6 +103,9 @@ static const struct conf_key keys[] = {
 
 	STR("http", "base_path", http_base_path, ""),
 	SIZE("http", "max_body", http_max_body, "1M", 1, GIB),
+	UINT("http", "idempotency_wait", http_idempotency_wait, "30", 1, 3600),
+	UINT("http", "idempotency_lease", http_idempotency_lease, "600",
+	    1, 86400),
 
 	STR("log", "file", log_file, ""),
 	LEVEL("log", "level", log_level, "info"),

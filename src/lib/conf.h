@@ -37,6 +37,8 @@ struct conf {
 	/* [http] */
 	char		*http_base_path;	/* prefix stripped before routing, default "" */
 	size_t		 http_max_body;		/* default 1 MiB; size suffixes K, M, G */
+	unsigned	 http_idempotency_wait;	/* seconds a retry waits for the first, default 30 */
+	unsigned	 http_idempotency_lease;/* seconds before a pending key is taken over, default 600 */
 
 	/* [log] */
 	char		*log_file;		/* "" = stderr */

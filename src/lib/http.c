@@ -359,14 +359,17 @@ http_req_free(struct http_req *r)
 	free(r->account_name);
 	free(r->api_key);
 	free(r->headers);
+	free(r->capture);
 	auth_hmac_free(r->hmac);
+	EVP_MD_CTX_free(r->body_sha);
 	memset(r, 0, sizeof(*r));
 }
 
 /*
  * Read from the backend, bounded by what CONTENT_LENGTH leaves, and feed the
- * bytes to r->hmac. A backend reporting end of input early is a truncated
- * body: -1, so that a streaming handler never takes it for the whole body.
+ * bytes to r->hmac and r->body_sha. A backend reporting end of input early
+ * is a truncated body: -1, so that a streaming handler never takes it for
+ * the whole body.
  */
 ssize_t
 http_read(struct http_req *r, void *buf, size_t n)
@@ -387,6 +390,9 @@ http_read(struct http_req *r, void *buf, size_t n)
 	if (got <= 0 || (size_t)got > n)
 		return -1;
 	if (r->hmac != NULL && auth_hmac_update(r->hmac, buf, (size_t)got) == -1)
+		return -1;
+	if (r->body_sha != NULL &&
+	    EVP_DigestUpdate(r->body_sha, buf, (size_t)got) != 1)
 		return -1;
 	r->body_read += (unsigned long long)got;
 	return got;
@@ -422,6 +428,69 @@ http_read_body(struct http_req *r)
 	}
 	r->body[len] = '\0';
 	return 0;
+}
+
+/* See http.h. */
+void
+http_capture(struct http_req *r, size_t max)
+{
+	if (max == 0) {
+		free(r->capture);
+		r->capture = NULL;
+	}
+	r->capture_len = 0;
+	r->capture_max = max;
+	r->capture_overflow = 0;
+}
+
+/* Append n body bytes to the capture, or mark it overflowed. */
+static void
+capture_append(struct http_req *r, const void *p, size_t n)
+{
+	if (r->capture_max == 0 || r->capture_overflow || n == 0)
+		return;
+	if (n > r->capture_max - r->capture_len) {
+		r->capture_overflow = 1;
+		free(r->capture);
+		r->capture = NULL;
+		r->capture_len = 0;
+		return;
+	}
+	r->capture = xrealloc(r->capture, r->capture_len + n + 1);
+	memcpy(r->capture + r->capture_len, p, n);
+	r->capture_len += n;
+	r->capture[r->capture_len] = '\0';
+}
+
+/*
+ * See http.h. The extra headers are "Name: value\r\n" lines built by
+ * http_add_header(), so a line is split at its first ':'.
+ */
+char *
+http_response_header(const struct http_req *r, const char *name)
+{
+	size_t		 off = 0, nlen = strlen(name), llen;
+	const char	*line, *eol, *v;
+
+	while (off < r->headers_len) {
+		line = r->headers + off;
+		eol = memchr(line, '\n', r->headers_len - off);
+		llen = eol == NULL ? r->headers_len - off :
+		    (size_t)(eol - line) + 1;
+		if (llen > nlen && line[nlen] == ':' &&
+		    strncasecmp(line, name, nlen) == 0) {
+			v = line + nlen + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			llen -= (size_t)(v - line);
+			while (llen > 0 && (v[llen - 1] == '\n' ||
+			    v[llen - 1] == '\r'))
+				llen--;
+			return xasprintf("%.*s", (int)llen, v);
+		}
+		off += llen;
+	}
+	return NULL;
 }
 
 /* Set the status of the response; it goes out with the headers. */
@@ -544,6 +613,8 @@ http_write(struct http_req *r, const void *p, size_t n)
 		return -1;
 	if (r->head_only || n == 0)
 		return 0;
+	/* Copied before the write: a client gone does not cut the record. */
+	capture_append(r, p, n);
 	if (io_write(r, p, n) == -1)
 		return -1;
 	r->bytes_sent += n;

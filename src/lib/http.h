@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 struct auth_hmac;
 
@@ -73,6 +74,7 @@ struct http_req {
 	size_t		 body_len;
 	unsigned long long body_read;	/* bytes consumed so far */
 	struct auth_hmac *hmac;		/* when set, every body byte read is fed to it */
+	EVP_MD_CTX	*body_sha;	/* idem.h: the same, for the request hash (owned) */
 
 	/* After authentication. */
 	long long	 account_id;
@@ -87,6 +89,17 @@ struct http_req {
 	int		 headers_sent;
 	unsigned long long bytes_sent;	/* body bytes written (for the access log) */
 	int		 head_only;	/* HEAD: headers, no body */
+
+	/*
+	 * Answer capture (idempotency, see idem.h): while capture_max > 0,
+	 * the body bytes written are also appended to capture, up to
+	 * capture_max bytes; past that capture_overflow is set and the copy
+	 * stops (the answer itself goes out whole).
+	 */
+	char		*capture;	/* owned */
+	size_t		 capture_len;
+	size_t		 capture_max;
+	int		 capture_overflow;
 };
 
 /*
@@ -111,7 +124,7 @@ const char	*http_methods_str(unsigned mask);
 
 /*
  * Read up to n body bytes (never past CONTENT_LENGTH), feeding them to r->hmac
- * when set. Returns the count, 0 at the end of the body, -1 on I/O error or
+ * and r->body_sha when set. Returns the count, 0 at the end of the body, -1 on I/O error or
  * when the input ends before CONTENT_LENGTH bytes (a truncated body).
  */
 ssize_t		 http_read(struct http_req *r, void *buf, size_t n);
@@ -122,6 +135,18 @@ ssize_t		 http_read(struct http_req *r, void *buf, size_t n);
  * I/O error).
  */
 int		 http_read_body(struct http_req *r);
+
+/*
+ * Keep a copy of the body bytes written from now on, up to max bytes (see
+ * capture_max above); 0 stops and frees the copy.
+ */
+void		 http_capture(struct http_req *r, size_t max);
+
+/*
+ * The value of the extra response header name (case-insensitive) set so
+ * far, in a new string the caller frees; NULL when there is none.
+ */
+char		*http_response_header(const struct http_req *r, const char *name);
 
 /* Set the status (default 200). */
 void		 http_set_status(struct http_req *r, int status);

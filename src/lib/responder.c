@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "db.h"
 #include "http.h"
+#include "idem.h"
 #include "log.h"
 #include "responder.h"
 #include "route.h"
@@ -268,6 +269,211 @@ out:
 	return ret;
 }
 
+/* --- idempotency (idem.h) --------------------------------------------- */
+
+/* The response headers a recorded answer keeps; the rest is made anew. */
+static const char *const idem_kept_headers[] = { "Content-Type", "Location" };
+
+/*
+ * Answer the recorded answer rec again: its status, kept headers and body,
+ * plus Idempotent-Replayed: true. Returns -1 (the request is answered).
+ */
+static int
+idem_replay(struct http_req *r, const struct idem_rec *rec)
+{
+	char	*lines = NULL, *line, *next, *colon, *v, len[32];
+
+	if (rec->headers != NULL) {
+		lines = xstrdup(rec->headers);
+		for (line = lines; *line != '\0'; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			else
+				next = line + strlen(line);
+			line[strcspn(line, "\r")] = '\0';
+			if ((colon = strchr(line, ':')) == NULL)
+				continue;
+			*colon = '\0';
+			v = colon + 1 + strspn(colon + 1, " \t");
+			if (http_add_header(r, line, v) == -1)
+				log_warn("recorded header %s not replayed", line);
+		}
+		free(lines);
+	}
+	snprintf(len, sizeof(len), "%zu", rec->body_len);
+	http_add_header(r, "Content-Length", len);
+	http_add_header(r, "Idempotent-Replayed", "true");
+	http_set_status(r, rec->status);
+	log_info("idempotent replay of a %d answer", rec->status);
+	if (http_write(r, rec->body, rec->body_len) == -1)
+		log_warn("I/O failure while replaying an answer");
+	return -1;
+}
+
+/* Sleep ms milliseconds (EINTR resumes). */
+static void
+sleep_ms(long ms)
+{
+	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
+
+/*
+ * Claim the request's Idempotency-Key for the verified account (idem.h):
+ * returns 0 with rs->idem_id set and the answer capture on when the
+ * handler is to run; -1 when the request has been answered here (the
+ * recorded answer, 409, 500 or 503). The loop either inserts the pending
+ * record, or reads the one there and acts on it: expired (older than the
+ * 24 h window) or abandoned (pending past the lease) records are deleted
+ * by id and the insert tried again; a record of another request is 409
+ * idempotency_key_reused; a done one is replayed; a pending one is waited
+ * for, IDEM_POLL_MS at a time, up to [http] idempotency_wait seconds, then
+ * 409 idempotency_in_progress. A record released meanwhile (its request
+ * answered 5xx) is claimed anew.
+ */
+static int
+idem_claim(struct responder *rs, struct http_req *r)
+{
+	struct idem_rec	 rec;
+	struct timespec	 t0, now;
+	const char	*key = r->h_idempotency_key;
+	char		 hash[IDEM_HASH_HEX + 1];
+	long long	 id = 0, waited;
+	int		 rc, found, insert = 1, ret = -1;
+
+	memset(&rec, 0, sizeof(rec));
+	if (idem_hash_final(r->body_sha, hash) == -1) {
+		log_error("cannot finish the request hash");
+		http_send_error(r, 500, "internal", "internal server error");
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		idem_rec_free(&rec);
+		/* Bounds the wait for a pending record, and any other loop. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (long long)(now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (waited >= (long long)rs->conf.http_idempotency_wait * 1000) {
+			http_add_header(r, "Retry-After", "1");
+			http_send_error(r, 409, "idempotency_in_progress",
+			    "a request with this Idempotency-Key is still "
+			    "running; retry shortly");
+			goto out;
+		}
+		if (insert) {
+			rc = idem_insert(rs->db, r->account_id, key, hash, &id);
+			if (rc == DB_OK) {
+				rs->idem_id = id;
+				http_capture(r, IDEM_CAPTURE_MAX);
+				ret = 0;
+				goto out;
+			}
+			if (rc == DB_RETRY) {
+				/* A deadlock with a racing claim: again. */
+				sleep_ms(IDEM_POLL_MS);
+				continue;
+			}
+			if (rc != DB_DUPLICATE) {
+				responder_db_error(rs, r, rc);
+				goto out;
+			}
+		}
+		if ((rc = idem_get(rs->db, r->account_id, key, &rec,
+		    &found)) != DB_OK) {
+			responder_db_error(rs, r, rc);
+			goto out;
+		}
+		insert = 1;
+		if (!found)
+			continue;
+		if (rec.age >= IDEM_WINDOW) {
+			if ((rc = idem_remove(rs->db, rec.id)) != DB_OK) {
+				responder_db_error(rs, r, rc);
+				goto out;
+			}
+			continue;
+		}
+		if (strcmp(rec.hash, hash) != 0) {
+			http_send_error(r, 409, "idempotency_key_reused",
+			    "this Idempotency-Key was used with another request");
+			goto out;
+		}
+		if (rec.done) {
+			idem_replay(r, &rec);
+			goto out;
+		}
+		if (rec.idle >= (long long)rs->conf.http_idempotency_lease) {
+			log_warn("taking over an idempotency key pending for "
+			    "%lld s", rec.idle);
+			if ((rc = idem_remove(rs->db, rec.id)) != DB_OK) {
+				responder_db_error(rs, r, rc);
+				goto out;
+			}
+			continue;
+		}
+		sleep_ms(IDEM_POLL_MS);
+		insert = 0;
+	}
+out:
+	idem_rec_free(&rec);
+	return ret;
+}
+
+/*
+ * The handler has answered: record the answer in the claimed record, or
+ * release the record so that a retry runs the request for real (a 5xx, no
+ * answer, or an answer larger than the capture bound). A failure here is
+ * logged only: the answer is already out.
+ */
+static void
+idem_finish(struct responder *rs, struct http_req *r)
+{
+	char	*headers = NULL, *v, *line;
+	size_t	 i;
+	int	 rc, stored = 0;
+
+	if (rs->idem_id == 0)
+		return;
+	if (db_in_transaction(rs->db)) {
+		log_error("handler left a transaction open");
+		db_rollback(rs->db);
+	}
+	if (r->headers_sent && r->status >= 200 && r->status < 500 &&
+	    !r->capture_overflow) {
+		for (i = 0; i < NITEMS(idem_kept_headers); i++) {
+			if ((v = http_response_header(r,
+			    idem_kept_headers[i])) == NULL)
+				continue;
+			line = xasprintf("%s%s: %s\r\n", headers == NULL ? "" :
+			    headers, idem_kept_headers[i], v);
+			free(headers);
+			free(v);
+			headers = line;
+		}
+		rc = idem_store(rs->db, rs->idem_id, r->status, headers,
+		    r->capture, r->capture_len, &stored);
+		if (rc != DB_OK)
+			log_error("cannot record the answer of an idempotent "
+			    "request (%d): %s", rc, db_error(rs->db));
+		else if (!stored)
+			log_warn("idempotency key taken over before the "
+			    "answer was recorded");
+	} else {
+		if (r->capture_overflow)
+			log_warn("answer larger than %d bytes: not recorded "
+			    "for idempotency", IDEM_CAPTURE_MAX);
+		if ((rc = idem_remove(rs->db, rs->idem_id)) != DB_OK)
+			log_error("cannot release an idempotency key (%d): %s",
+			    rc, db_error(rs->db));
+	}
+	free(headers);
+	http_capture(r, 0);
+	rs->idem_id = 0;
+}
+
 /*
  * See responder.h. Whatever of the body the handler left unread is read
  * now (the signature covers all of it). On success the account becomes
@@ -307,6 +513,8 @@ responder_verify(struct responder *rs, struct http_req *r)
 	rs->auth_account_name = NULL;
 	r->api_key = xstrdup(r->h_apikey);
 	auth_reset(rs, r);
+	if (r->body_sha != NULL)
+		return idem_claim(rs, r);
 	return 0;
 }
 
@@ -341,6 +549,7 @@ responder_handle(struct responder *rs, struct http_req *r)
 	int			 status;
 
 	auth_reset(rs, r);
+	rs->idem_id = 0;
 	if (!r->https && !rs->conf.auth_allow_http) {
 		http_send_error(r, 403, "not_https",
 		    "this API is served over HTTPS only");
@@ -368,6 +577,25 @@ responder_handle(struct responder *rs, struct http_req *r)
 
 	if (rt->needs_auth && auth_begin(rs, r) == -1)
 		return;
+	/* idem.h: only a signed POST has an account to key the record on. */
+	if (rt->needs_auth && r->method == HTTP_POST &&
+	    r->h_idempotency_key != NULL) {
+		if (idem_key_check(r->h_idempotency_key) == -1) {
+			auth_reset(rs, r);
+			http_send_error(r, 400, "invalid_idempotency_key",
+			    "Idempotency-Key must be 1 to %d printable ASCII "
+			    "characters without spaces", IDEM_KEY_MAX);
+			return;
+		}
+		if (idem_hash_begin(&r->body_sha, r->method_str,
+		    r->uri) == -1) {
+			log_error("cannot start the request hash");
+			auth_reset(rs, r);
+			http_send_error(r, 500, "internal",
+			    "internal server error");
+			return;
+		}
+	}
 	if (!rt->stream_body) {
 		if (http_read_body(r) == -1) {
 			log_warn("request body shorter than its Content-Length");
@@ -399,6 +627,7 @@ responder_handle(struct responder *rs, struct http_req *r)
 		} else
 			http_finish(r);
 	}
+	idem_finish(rs, r);
 }
 
 /* Milliseconds from a to b. */

@@ -23,6 +23,12 @@
  * A handler that streams its body must call responder_verify() after reading
  * it and before changing anything; r->account_id, r->account_name and
  * r->api_key are set only by a successful verification.
+ *
+ * A POST to a signed route with an Idempotency-Key header (idem.h) is
+ * checked between steps 4 and 5 (400 invalid_idempotency_key), hashed as
+ * its body is read, and claimed by responder_verify() once the signature
+ * holds: a repeat of a recorded request is answered there (its first
+ * answer, or 409), and the handler does not run.
  */
 #ifndef ST_RESPONDER_H
 #define ST_RESPONDER_H
@@ -53,6 +59,12 @@ struct responder {
 	int			 auth_key_known;	/* 0: unknown key, dummy secret */
 	long long		 auth_account_id;
 	char			*auth_account_name;	/* owned */
+	/*
+	 * The idempotency record (idem.h) the current request holds, claimed
+	 * by responder_verify(); 0 when none. Once the handler answered,
+	 * responder_handle() records the answer in it or releases it.
+	 */
+	long long		 idem_id;
 };
 
 /*
@@ -81,9 +93,13 @@ void	responder_handle(struct responder *rs, struct http_req *r);
 
 /*
  * Finish authentication of a streamed body: reads whatever of the body the
- * handler left unread, then compares the HMAC. Returns 0 when the signature
- * is good (or the route needs none); otherwise it has already answered
- * (401; 400 for a truncated body; 500 on an internal failure) and returns -1.
+ * handler left unread, then compares the HMAC, then claims the request's
+ * Idempotency-Key when it has one. Returns 0 when the signature is good (or
+ * the route needs none) and the handler is to run; otherwise it has already
+ * answered (401; 400 for a truncated body; 500 on an internal failure, 503
+ * when the database is away; for an idempotency key already used, the
+ * recorded answer, or 409 idempotency_key_reused or idempotency_in_progress)
+ * and returns -1.
  */
 int	responder_verify(struct responder *rs, struct http_req *r);
 

@@ -62,6 +62,8 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->auth_timestamp_window, 300);
 	assert_string_equal(c->http_base_path, "");
 	assert_int_equal(c->http_max_body, 1024 * 1024);
+	assert_int_equal(c->http_idempotency_wait, 30);
+	assert_int_equal(c->http_idempotency_lease, 600);
 	assert_string_equal(c->log_file, "");
 	assert_int_equal(c->log_level, CONF_LOG_INFO);
 	assert_int_equal(c->limit_shard_bytes, 10 * 1024 * 1024);
@@ -436,7 +438,7 @@ example_file(void **state)
 		    strstr(line, " =") != NULL)
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 28);
+	assert_int_equal(keys, 30);
 }
 
 /*
