@@ -675,6 +675,22 @@ milli(double x, char text[32])
 	return r;
 }
 
+/* The "retry" item into *p (retry_parse()): 400/422 invalid_retry. */
+static int
+retry_check(const cJSON *root, struct retry_policy *p,
+    struct batch_error *err)
+{
+	int	 st;
+
+	st = retry_parse(cJSON_GetObjectItemCaseSensitive(root, "retry"), p,
+	    err->msg, sizeof(err->msg));
+	if (st == 0)
+		return 0;
+	err->status = st;
+	err->code = "invalid_retry";
+	return 1;
+}
+
 /*
  * The top-level fields: mode, requisitions, jobs. Returns 0 with
  * out->mode, cpu, gpu, ram set and *jobs the array, or 1 with *err.
@@ -742,6 +758,8 @@ check_top(const cJSON *root, const struct batch_limits *lim,
 		    "a batch holds at most %u jobs", lim->max_jobs);
 	if (batch_objective_check(cJSON_GetObjectItemCaseSensitive(root,
 	    "objective"), out->metric, &out->direction, err) != 0)
+		return 1;
+	if (retry_check(root, &out->retry, err) != 0)
 		return 1;
 	*jobs = arr;
 	return 0;
@@ -1011,12 +1029,13 @@ create_once(struct db *db, long long account_id, const struct batch_spec *s,
 		}
 	}
 	rc = db_exec(db, "INSERT INTO batches (uuid, account_id, mode, cpu, "
-	    "gpu, ram_gb, objective_metric, objective_direction) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "gpu, ram_gb, objective_metric, objective_direction, "
+	    "retry_attempts, retry_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    DB_ARGS(DB_STR(uuid), DB_INT(account_id),
 	    DB_STR(batch_mode_names[s->mode]), DB_STR(s->cpu_text),
 	    DB_INT(s->gpu), DB_STR(s->ram_text), DB_STR(s->metric),
-	    DB_STR(batch_direction_names[s->direction])), NULL, &bid);
+	    DB_STR(batch_direction_names[s->direction]),
+	    DB_INT(s->retry.attempts), DB_STR(s->retry.on)), NULL, &bid);
 	if (rc != DB_OK)
 		goto err;
 	/*
@@ -1100,7 +1119,8 @@ struct bacc {
 #define BATCH_COLS \
 	"b.id, b.uuid, b.mode, b.created_at, b.cpu, b.gpu, b.ram_gb, " \
 	"(SELECT COUNT(*) FROM jobs j WHERE j.batch_id = b.id), " \
-	"b.objective_metric, b.objective_direction"
+	"b.objective_metric, b.objective_direction, b.retry_attempts, " \
+	"b.retry_on"
 
 /* The columns of a job row of a batch, in bacc_add_jobs()'s order. */
 #define BJOB_COLS \
@@ -1109,12 +1129,13 @@ struct bacc {
 
 /*
  * Start the object of batch row i: every field but the counted ones; the
- * objective's metric and direction are columns oc and oc + 1.
+ * objective's metric and direction are columns oc and oc + 1, the retry
+ * policy's attempts and classes oc + 2 and oc + 3.
  */
 static int
 bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
 {
-	cJSON	*req, *obj;
+	cJSON	*req, *obj, *retry;
 	char	 iso[20];
 
 	memset(a, 0, sizeof(*a));
@@ -1135,7 +1156,11 @@ bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
 	    db_res_str(res, i, oc)) == NULL ||
 	    cJSON_AddStringToObject(obj, "direction",
 	    db_res_str(res, i, oc + 1)) == NULL ||
-	    (a->jobs = cJSON_CreateArray()) == NULL)
+	    (retry = retry_json((unsigned)db_res_int(res, i, oc + 2),
+	    db_res_str(res, i, oc + 3))) == NULL)
+		return -1;
+	cJSON_AddItemToObject(a->obj, "retry", retry);
+	if ((a->jobs = cJSON_CreateArray()) == NULL)
 		return -1;
 	return 0;
 }
@@ -1290,7 +1315,8 @@ batch_get(struct db *db, long long account_id, const char *uuid,
 	*out = NULL;
 	rc = db_query(db, "SELECT b.id, b.uuid, b.mode, b.created_at, b.cpu, "
 	    "b.gpu, b.ram_gb, 0, j.idx, " BJOB_COLS ", b.objective_metric, "
-	    "b.objective_direction FROM batches b "
+	    "b.objective_direction, b.retry_attempts, b.retry_on "
+	    "FROM batches b "
 	    "JOIN jobs j ON j.batch_id = b.id "
 	    "WHERE b.account_id = ? AND b.uuid = ?",
 	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &res);

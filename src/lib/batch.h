@@ -26,6 +26,7 @@
 
 #include "db.h"
 #include "job.h"
+#include "retry.h"
 #include "util.h"
 
 #define BATCH_IMAGE_MAX		255	/* Docker's limit on a repository name */
@@ -195,6 +196,7 @@ struct batch_spec {
 	char		 ram_text[32];
 	char		 metric[BATCH_METRIC_MAX + 1];	/* objective */
 	enum batch_direction direction;
+	struct retry_policy retry;	/* normalized (retry.h) */
 	struct batch_job *jobs;		/* owned, njobs entries */
 	size_t		 njobs;
 	size_t		 nvalid;
@@ -227,6 +229,7 @@ struct batch_error {
  *   422 invalid_jobs          jobs empty
  *   422 too_many_jobs         more than lim->max_jobs
  *   400/422 invalid_objective see batch_objective_check()
+ *   400/422 invalid_retry     see retry_parse()
  * Then each job on its own (its error in out->jobs[i].error): an object
  * with image (a valid reference; "name:tag" is accepted when image_tag is
  * absent or the same; a digest is not), image_tag (default "latest"),
@@ -288,8 +291,8 @@ int	batch_create(struct db *db, long long account_id,
  * created_at, job_count, jobs [{id, status, command, result,
  * pending_reason}] in request order, queued, pending, processing,
  * processed, uploading, canceled, completed, errored, processing_time (ms,
- * running jobs counted so far), requisitions {cpu, gpu, ram} and objective
- * {metric, direction}.
+ * running jobs counted so far), requisitions {cpu, gpu, ram}, objective
+ * {metric, direction} and retry {attempts, on}.
  * Returns DB_OK, BATCH_NOT_FOUND or a db error.
  */
 int	batch_get(struct db *db, long long account_id, const char *uuid,
