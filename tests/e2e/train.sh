@@ -15,10 +15,13 @@
 #    "cpu_quota", "cpu_period", "mem_limit" (with --cgroup)}
 # --mem MB holds MB MiB in a pipe buffer (over the limit: OOM kill),
 # --lines N prints N numbered lines, --exit N ends with status N.
+# --fail-until-attempt N: while $SINGULARITY_ATTEMPT <= N, exit at once
+# (after the RUN line) with the --exit code, 1 when none is given; later
+# attempts run normally and end with 0.
 set -u
 data=${SINGULARITY_DATA_DIR:-/data}
 out=${SINGULARITY_OUTPUT_DIR:-/output}
-sleep_s=0 code=0 mem=0 lines=0 cgroup=0
+sleep_s=0 code=0 mem=0 lines=0 cgroup=0 fail_until=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sleep) sleep_s=$2; shift 2 ;;
@@ -26,11 +29,18 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--lines) lines=$2; shift 2 ;;
 	--cgroup) cgroup=1; shift ;;
+	--fail-until-attempt) fail_until=$2; shift 2 ;;
 	*) echo "train.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
 
 echo "RUN ${SINGULARITY_JOB_ID:-?} mode=${SINGULARITY_MODE:-?} cuda=${CUDA_VISIBLE_DEVICES:-}"
+if [ "${SINGULARITY_ATTEMPT:-1}" -le "$fail_until" ]; then
+	echo "failing attempt ${SINGULARITY_ATTEMPT:-1} (until $fail_until)"
+	[ "$code" != 0 ] && exit "$code" || exit 1
+elif [ "$fail_until" != 0 ]; then
+	code=0	# --exit was for the failing attempts: this one succeeds
+fi
 mkdir -p /tmp/shards "$out/model"
 n=0
 for z in "$data"/*.zip; do
