@@ -66,7 +66,10 @@ struct disp_job {
 	char		 dataset_uuid[UUID_STR_LEN + 1];
 	int		 cancel_requested;
 	long long	 running_ms;	/* since started_at, -1 when NULL */
-	unsigned	 requeues;
+	unsigned	 requeues;	/* host-loss requeues so far */
+	unsigned	 attempt;	/* the current attempt, from 1 */
+	unsigned	 attempts;	/* the batch's retry policy (retry.h) */
+	char		*retry_on;
 	/* In-pass flags. */
 	int		 stop_for_limit;
 };
@@ -105,13 +108,19 @@ struct disp_host *disp_host_of(struct disp *d, long long host_id);
  * Launch job j (PENDING) on h: image (pulled when missing), container
  * create (an existing one is reused), data and /output through the archive
  * endpoint, start. On success the container runs; the caller moves the
- * job to PROCESSING. Returns 0; 1 when the job must end ERRORED (reason in
- * why); -1 on a passing failure (host unreachable: try again next pass).
+ * job to PROCESSING. Returns 0; 1 when the attempt failed (reason in why,
+ * *cls the failure class: "image_pull" when the image cannot be had, NULL
+ * for a failure no policy retries); -1 on a passing failure (host
+ * unreachable: try again next pass).
  */
 int	disp_launch(struct disp *d, struct disp_host *h, struct disp_job *j,
-	    char *why, size_t whylen);
+	    char *why, size_t whylen, const char **cls);
 
-/* The container name of a job: "st-job-<uuid>". */
+/*
+ * The container name of a job's current attempt: "st-job-<uuid>" for the
+ * first, "st-job-<uuid>-<n>" for attempt n > 1, so that a retried job
+ * never takes up a container of an earlier attempt.
+ */
 void	disp_container_name(const struct disp_job *j, char out[64]);
 
 /* What /output held. */

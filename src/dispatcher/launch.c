@@ -1,7 +1,7 @@
 /*
  * launch.c: a placed job's container (DESIGN "The dispatcher": launch):
- * the image (pulled when the host lacks it), the container st-job-<uuid>
- * with its limits, labels and environment, the job's shards and manifest
+ * the image (pulled when the host lacks it), the container of the job's
+ * attempt (st-job-<uuid>[-<n>]) with its limits, labels and environment, the job's shards and manifest
  * under /data and an empty /output through the archive endpoint, start.
  *
  * Every step may be redone: a container that exists is reused, files put
@@ -57,7 +57,7 @@ create_body(const struct disp *d, const struct disp_host *h,
 {
 	cJSON		*o, *hc, *a, *lab, *env, *dr, *req, *caps;
 	cJSON		*uenv, *u;
-	char		*ref, *s, *p, *tok, *save = NULL;
+	char		*ref, *s, *p, *tok, *save = NULL, num[16];
 	long long	 mem;
 
 	o = cJSON_CreateObject();
@@ -80,6 +80,8 @@ create_body(const struct disp *d, const struct disp_host *h,
 	env_add(env, "SINGULARITY_MODE", j->pilot ? "pilot" : "production");
 	env_add(env, "SINGULARITY_DATA_DIR", "/data");
 	env_add(env, "SINGULARITY_OUTPUT_DIR", "/output");
+	snprintf(num, sizeof(num), "%u", j->attempt);
+	env_add(env, "SINGULARITY_ATTEMPT", num);
 	if (h->env_runtime)
 		env_add(env, "CUDA_VISIBLE_DEVICES", j->gpu_devices != NULL ?
 		    j->gpu_devices : "");
@@ -97,6 +99,7 @@ create_body(const struct disp *d, const struct disp_host *h,
 	lab = cJSON_AddObjectToObject(o, "Labels");
 	cJSON_AddStringToObject(lab, "singularity.job", j->uuid);
 	cJSON_AddStringToObject(lab, "singularity.batch", j->batch_uuid);
+	cJSON_AddStringToObject(lab, "singularity.attempt", num);
 	cJSON_AddStringToObject(lab, "singularity.host", h->name);
 
 	hc = cJSON_AddObjectToObject(o, "HostConfig");
@@ -376,7 +379,7 @@ docker_fail(struct disp_host *h, const struct disp_job *j, const char *what,
 /* See dispatch.h. */
 int
 disp_launch(struct disp *d, struct disp_host *h, struct disp_job *j,
-    char *why, size_t whylen)
+    char *why, size_t whylen, const char **cls)
 {
 	struct docker_state	 st;
 	struct db_res		*r = NULL;
@@ -386,6 +389,7 @@ disp_launch(struct disp *d, struct disp_host *h, struct disp_job *j,
 	long long		 size = 0;
 	int			 drc, rc = -1;
 
+	*cls = NULL;
 	disp_container_name(j, name);
 	drc = docker_inspect(h->dk, name, &st);
 	if (drc == DOCKER_OK && strcmp(st.status, "created") != 0)
@@ -410,6 +414,8 @@ disp_launch(struct disp *d, struct disp_host *h, struct disp_job *j,
 			snprintf(what, sizeof(what), "image %s cannot be had "
 			    "on host %s", ref, h->name);
 			rc = docker_fail(h, j, what, drc, why, whylen);
+			if (rc > 0)
+				*cls = "image_pull";
 			goto out;
 		}
 		body = create_body(d, h, j);

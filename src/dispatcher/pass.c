@@ -5,10 +5,14 @@
  * ERRORED) with time limits; jobs of hosts lost past the grace period
  * requeued; queued jobs placed and launched; stray containers removed.
  *
+ * A failed attempt whose failure class the batch's retry policy lists
+ * (retry.h) is kept in job_attempts and the job queued again as its next
+ * attempt, while attempts remain; else the job ends ERRORED.
+ *
  * Every status change is a compare-and-set on the status read (jobs
  * contract), so a cancel and a dispatcher step never both win. The
- * container name comes from the job, so a pass that dies at any point is
- * finished by the next one.
+ * container name comes from the job and its attempt, so a pass that dies
+ * at any point is finished by the next one.
  */
 #include "config.h"
 
@@ -20,6 +24,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "retry.h"
 #include "sched.h"
 #include "store.h"
 
@@ -45,11 +50,21 @@ mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* The container name of attempt of the job uuid (see dispatch.h). */
+static void
+container_name(const char *uuid, unsigned attempt, char out[64])
+{
+	if (attempt > 1)
+		snprintf(out, 64, "st-job-%s-%u", uuid, attempt);
+	else
+		snprintf(out, 64, "st-job-%s", uuid);
+}
+
 /* See dispatch.h. */
 void
 disp_container_name(const struct disp_job *j, char out[64])
 {
-	snprintf(out, 64, "st-job-%s", j->uuid);
+	container_name(j->uuid, j->attempt, out);
 }
 
 /* See dispatch.h. */
@@ -231,6 +246,7 @@ jobs_free(struct disp_job *v, size_t n)
 		free(v[i].command);
 		free(v[i].env);
 		free(v[i].gpu_devices);
+		free(v[i].retry_on);
 	}
 	free(v);
 }
@@ -253,8 +269,8 @@ jobs_load(struct disp *d, struct disp_job **out, size_t *n)
 	    "j.command, j.cpu, j.gpu, j.ram_gb, j.gpu_devices, j.dataset_id, "
 	    "d.uuid, j.cancel_requested, "
 	    "TIMESTAMPDIFF(MICROSECOND, j.started_at, UTC_TIMESTAMP(3)) "
-	    "DIV 1000, j.requeues, j.env "
-	    "FROM jobs j JOIN batches b ON b.id = j.batch_id "
+	    "DIV 1000, j.requeues, j.env, j.attempt, b.retry_attempts, "
+	    "b.retry_on FROM jobs j JOIN batches b ON b.id = j.batch_id "
 	    "LEFT JOIN datasets d ON d.id = j.dataset_id "
 	    "WHERE j.host_id IS NOT NULL AND (j.status IN " ACTIVE_STATES
 	    " OR (j.status = 'CANCELED' AND j.cancel_requested = 1)) "
@@ -288,6 +304,9 @@ jobs_load(struct disp *d, struct disp_job **out, size_t *n)
 		    db_res_int(r, i, 17);
 		j->requeues = (unsigned)db_res_int(r, i, 18);
 		j->env = dup_or_null(db_res_str(r, i, 19));
+		j->attempt = (unsigned)db_res_int(r, i, 20);
+		j->attempts = (unsigned)db_res_int(r, i, 21);
+		j->retry_on = dup_or_null(db_res_str(r, i, 22));
 	}
 	*n = r->nrows;
 	db_res_free(r);
@@ -381,6 +400,102 @@ cas_error(struct disp *d, struct disp_job *j, const char *why)
 	return cas_result(d, rc, n, j, "ERRORED");
 }
 
+/* why, followed by the number of attempts when there was more than one. */
+static const char *
+why_attempts(const struct disp_job *j, const char *why, char *buf,
+    size_t len)
+{
+	if (j->attempt <= 1)
+		return why;
+	snprintf(buf, len, "%s (after %u attempts)", why, j->attempt);
+	return buf;
+}
+
+/*
+ * The current attempt of j failed with why, of failure class cls (NULL
+ * or "": one no policy retries). When the batch's policy retries cls and
+ * attempts remain, in one transaction that locks the job's row first: the
+ * attempt is kept in job_attempts (host name, times, exit code, OOM flag,
+ * why, cls) and the job goes back to QUEUED as attempt + 1, everything of
+ * the failed attempt cleared; a job whose status or attempt moved
+ * meanwhile (a cancel) is left alone. The attempt's container is then
+ * removed when h is reachable (else the sweep removes it once the host is
+ * back: its name is not the new attempt's). Otherwise the job ends
+ * ERRORED with why. Returns 1 when the job moved, 0 when it changed
+ * meanwhile or a deadlock put the move off to the next pass, -1 on a
+ * database failure.
+ */
+static int
+fail_attempt(struct disp *d, struct disp_host *h, struct disp_job *j,
+    const char *cls, const char *why)
+{
+	struct db_res	*r = NULL;
+	char		 buf[2048], name[64];
+	int		 rc;
+
+	if (!retry_should(j->retry_on, j->attempts, j->attempt, cls))
+		return cas_error(d, j, why_attempts(j, why, buf, sizeof(buf)));
+	disp_container_name(j, name);
+	if ((rc = db_begin(d->db)) != DB_OK)
+		goto fail;
+	rc = db_query(d->db, "SELECT status, attempt FROM jobs WHERE id = ? "
+	    "FOR UPDATE", DB_ARGS(DB_INT(j->id)), &r);
+	if (rc != DB_OK)
+		goto fail;
+	if (r->nrows != 1 || strcmp(db_res_str(r, 0, 0), j->status) != 0 ||
+	    (unsigned)db_res_int(r, 0, 1) != j->attempt) {
+		db_res_free(r);
+		db_rollback(d->db);
+		disp_say(d, "job %s changed meanwhile (not %s any more)",
+		    j->uuid, j->status);
+		return 0;
+	}
+	db_res_free(r);
+	r = NULL;
+	rc = db_exec(d->db, "INSERT INTO job_attempts (job_id, attempt, "
+	    "host_id, host_name, started_at, finished_at, exit_code, "
+	    "oom_killed, error, failure) SELECT j.id, j.attempt, j.host_id, "
+	    "h.name, j.started_at, COALESCE(j.finished_at, UTC_TIMESTAMP(3)), "
+	    "j.exit_code, j.oom_killed, LEFT(?, 2048), ? FROM jobs j "
+	    "LEFT JOIN hosts h ON h.id = j.host_id WHERE j.id = ?",
+	    DB_ARGS(DB_STR(why), DB_STR(cls), DB_INT(j->id)), NULL, NULL);
+	if (rc != DB_OK)
+		goto fail;
+	rc = db_exec(d->db, "UPDATE jobs SET status = 'QUEUED', "
+	    "attempt = attempt + 1, requeues = requeues + ?, host_id = NULL, "
+	    "gpu_devices = NULL, container_id = NULL, placed_at = NULL, "
+	    "started_at = NULL, finished_at = NULL, exit_code = NULL, "
+	    "oom_killed = 0, error = NULL, result = NULL, "
+	    "model_sha256 = NULL, model_size = NULL, "
+	    "processing_time_ms = NULL, pending_reason = 'not_yet_considered' "
+	    "WHERE id = ? AND status = ?",
+	    DB_ARGS(DB_INT(strcmp(cls, "host_failure") == 0),
+	    DB_INT(j->id), DB_STR(j->status)), NULL, NULL);
+	if (rc != DB_OK || (rc = db_commit(d->db)) != DB_OK)
+		goto fail;
+	disp_say(d, "job %s requeued: %s; attempt %u of %u next", j->uuid,
+	    why, j->attempt + 1, j->attempts);
+	log_info("job %s requeued after attempt %u (%s): %s", j->uuid,
+	    j->attempt, cls, why);
+	snprintf(j->status, sizeof(j->status), "QUEUED");
+	j->attempt++;
+	if (h != NULL && h->reachable && docker_remove(h->dk, name) !=
+	    DOCKER_OK)
+		log_warn("job %s: %s", j->uuid, docker_error(h->dk));
+	return 1;
+fail:
+	db_res_free(r);
+	if (db_in_transaction(d->db))
+		db_rollback(d->db);
+	if (rc == DB_RETRY) {
+		log_warn("job %s: requeue put off to the next pass: %s",
+		    j->uuid, db_error(d->db));
+		return 0;
+	}
+	log_error("job %s: cannot requeue: %s", j->uuid, db_error(d->db));
+	return -1;
+}
+
 /* --- following one job ------------------------------------------------------ */
 
 /* The time limit of j's mode, in ms. */
@@ -402,19 +517,16 @@ finish(struct disp *d, struct disp_host *h, struct disp_job *j,
 {
 	struct disp_outputs	 o;
 	unsigned long long	 n = 0;
-	const char		*final = "COMPLETED", *result = NULL;
-	char			 why[512], ram[32], name[64];
+	const char		*final = "COMPLETED", *result = NULL, *err;
+	char			 why[512], ram[32], name[64], buf[600];
+	char			 cls[RETRY_CLASS_MAX];
 	long long		 pt = 0;
 	int			 rc, dbrc;
 
 	memset(&o, 0, sizeof(o));
 	why[0] = '\0';
+	cls[0] = '\0';
 	disp_container_name(j, name);
-	disp_store_log(d, h, j);
-	if (disp_collect(d, h, j, &o) != 0) {
-		rc = 0;		/* try again next pass */
-		goto out;
-	}
 	if (st->started_ms > 0 && st->finished_ms >= st->started_ms)
 		pt = st->finished_ms - st->started_ms;
 	/*
@@ -429,26 +541,41 @@ finish(struct disp *d, struct disp_host *h, struct disp_job *j,
 		milli_text(j->ram_m, ram, sizeof(ram));
 		snprintf(why, sizeof(why), "killed: out of memory (limit %s "
 		    "GB)", ram);
+		snprintf(cls, sizeof(cls), "oom");
 	} else if (st->exit_code != 0) {
 		final = "ERRORED";
 		snprintf(why, sizeof(why), "exited with code %d",
 		    st->exit_code);
-	} else {
+		retry_exit_class(st->exit_code, cls);
+	}
+	disp_store_log(d, h, j);
+	/* An attempt retried leaves no result nor model: nothing to collect. */
+	if (retry_should(j->retry_on, j->attempts, j->attempt, cls)) {
+		rc = fail_attempt(d, h, j, cls, why);
+		goto out;
+	}
+	if (disp_collect(d, h, j, &o) != 0) {
+		rc = 0;		/* try again next pass */
+		goto out;
+	}
+	if (strcmp(final, "COMPLETED") == 0) {
 		result = o.result != NULL ? o.result : "{}";
 		if (o.result_error != NULL)
 			snprintf(why, sizeof(why), "%s", o.result_error);
-	}
+		err = why;
+	} else
+		err = why_attempts(j, why, buf, sizeof(buf));
 	dbrc = db_exec(d->db, "UPDATE jobs SET status = ?, error = ?, "
 	    "result = ?, model_sha256 = ?, model_size = ? "
 	    "WHERE id = ? AND status = 'UPLOADING'",
-	    DB_ARGS(DB_STR(final), DB_STR(why[0] != '\0' ? why : NULL),
+	    DB_ARGS(DB_STR(final), DB_STR(err[0] != '\0' ? err : NULL),
 	    DB_STR(result), DB_STR(o.model_sha256[0] != '\0' ?
 	    o.model_sha256 : NULL), o.model_sha256[0] != '\0' ?
 	    DB_INT(o.model_size) : DB_NULL, DB_INT(j->id)), &n, NULL);
 	if ((rc = cas_result(d, dbrc, n, j, final)) < 0)
 		goto out;
-	if (why[0] != '\0')
-		disp_say(d, "job %s: %s", j->uuid, why);
+	if (err[0] != '\0')
+		disp_say(d, "job %s: %s", j->uuid, err);
 	if (docker_remove(h->dk, name) != DOCKER_OK)
 		log_warn("job %s: %s", j->uuid, docker_error(h->dk));
 out:
@@ -466,6 +593,7 @@ advance(struct disp *d, struct disp_host *h, struct disp_job *j,
     struct stops *stops)
 {
 	struct docker_state	 st;
+	const char		*cls;
 	char			 name[64], why[1024];
 	int			 rc, step;
 
@@ -476,7 +604,8 @@ advance(struct disp *d, struct disp_host *h, struct disp_job *j,
 			if (strcmp(j->status, "PENDING") != 0) {
 				snprintf(why, sizeof(why), "the container "
 				    "disappeared from host %s", h->name);
-				return cas_error(d, j, why) < 0 ? -1 : 0;
+				return fail_attempt(d, h, j, "host_failure",
+				    why) < 0 ? -1 : 0;
 			}
 			memset(&st, 0, sizeof(st));
 			snprintf(st.status, sizeof(st.status), "missing");
@@ -489,10 +618,11 @@ advance(struct disp *d, struct disp_host *h, struct disp_job *j,
 			if (strcmp(st.status, "missing") == 0 ||
 			    strcmp(st.status, "created") == 0) {
 				why[0] = '\0';
-				rc = disp_launch(d, h, j, why, sizeof(why));
+				rc = disp_launch(d, h, j, why, sizeof(why),
+				    &cls);
 				if (rc > 0)
-					return cas_error(d, j, why) < 0 ?
-					    -1 : 0;
+					return fail_attempt(d, h, j, cls,
+					    why) < 0 ? -1 : 0;
 				if (rc < 0)
 					return 0;
 				continue;	/* inspect the started one */
@@ -653,26 +783,23 @@ phase_follow(struct disp *d, struct disp_job *v, size_t n, int pending)
 }
 
 /*
- * Jobs of hosts unreachable for longer than the grace period: back to
- * QUEUED (up to the retry limit), else ERRORED; cancelled ones forget
- * their container.
+ * Jobs of hosts unreachable for longer than the grace period: their
+ * attempt failed with class host_failure (back to QUEUED when the batch's
+ * policy allows, else ERRORED); cancelled ones forget their container.
  */
 static int
 phase_requeue(struct disp *d, struct disp_job *v, size_t n)
 {
 	struct disp_host	*h;
 	struct disp_job		*j;
-	unsigned long long	 aff;
 	char			 why[512];
 	size_t			 i;
-	int			 dbrc;
 
 	for (i = 0; i < n; i++) {
 		j = &v[i];
 		if ((h = disp_host_of(d, j->host_id)) == NULL ||
 		    h->reachable || h->down_s < (long long)d->conf.disp_host_grace)
 			continue;
-		aff = 0;
 		if (strcmp(j->status, "CANCELED") == 0) {
 			if (db_exec(d->db, "UPDATE jobs SET cancel_requested "
 			    "= 0 WHERE id = ? AND status = 'CANCELED'",
@@ -680,28 +807,10 @@ phase_requeue(struct disp *d, struct disp_job *v, size_t n)
 				return -1;
 			continue;
 		}
-		if (j->requeues >= d->conf.disp_retry_limit) {
-			snprintf(why, sizeof(why), "host %s was unreachable "
-			    "for more than %u s and the job was already "
-			    "requeued %u time%s (retry limit)", h->name,
-			    d->conf.disp_host_grace, j->requeues,
-			    j->requeues == 1 ? "" : "s");
-			if (cas_error(d, j, why) < 0)
-				return -1;
-			continue;
-		}
-		dbrc = db_exec(d->db, "UPDATE jobs SET status = 'QUEUED', "
-		    "host_id = NULL, gpu_devices = NULL, container_id = NULL, "
-		    "placed_at = NULL, started_at = NULL, finished_at = NULL, "
-		    "exit_code = NULL, processing_time_ms = NULL, "
-		    "requeues = requeues + 1, pending_reason = "
-		    "'not_yet_considered' WHERE id = ? AND status = ?",
-		    DB_ARGS(DB_INT(j->id), DB_STR(j->status)), &aff, NULL);
-		if (dbrc != DB_OK)
+		snprintf(why, sizeof(why), "host %s was unreachable for more "
+		    "than %u s", h->name, d->conf.disp_host_grace);
+		if (fail_attempt(d, h, j, "host_failure", why) < 0)
 			return -1;
-		if (aff > 0)
-			disp_say(d, "job %s requeued: host %s unreachable for "
-			    "%lld s", j->uuid, h->name, h->down_s);
 	}
 	return 0;
 }
@@ -933,13 +1042,16 @@ out:
 /*
  * Containers of this service on a host that no job placed there accounts
  * for (a final job whose removal a crash prevented, a job requeued away
- * from a host that came back) are stopped and removed.
+ * from a host that came back, an earlier attempt of a retried job: only
+ * the container named for the job's current attempt is kept) are stopped
+ * and removed.
  */
 static int
 phase_sweep(struct disp *d, struct disp_host *h)
 {
 	struct docker_container	*c = NULL;
 	struct db_res		*r = NULL;
+	char			 want[64];
 	size_t			 n = 0, i;
 	int			 keep, rc = 0;
 
@@ -949,14 +1061,18 @@ phase_sweep(struct disp *d, struct disp_host *h)
 	}
 	for (i = 0; i < n; i++) {
 		keep = 0;
-		if (db_query(d->db, "SELECT 1 FROM jobs WHERE uuid = ? AND "
+		if (db_query(d->db, "SELECT attempt FROM jobs WHERE uuid = ? AND "
 		    "host_id = ? AND (status IN " ACTIVE_STATES " OR "
 		    "(status = 'CANCELED' AND cancel_requested = 1))",
 		    DB_ARGS(DB_STR(c[i].job), DB_INT(h->id)), &r) != DB_OK) {
 			rc = -1;
 			break;
 		}
-		keep = r->nrows > 0;
+		if ((keep = r->nrows > 0)) {
+			container_name(c[i].job, (unsigned)db_res_int(r, 0, 0),
+			    want);
+			keep = strcmp(c[i].name, want) == 0;
+		}
 		db_res_free(r);
 		r = NULL;
 		if (keep)

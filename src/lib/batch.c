@@ -675,6 +675,22 @@ milli(double x, char text[32])
 	return r;
 }
 
+/* The "retry" item into *p (retry_parse()): 400/422 invalid_retry. */
+static int
+retry_check(const cJSON *root, struct retry_policy *p,
+    struct batch_error *err)
+{
+	int	 st;
+
+	st = retry_parse(cJSON_GetObjectItemCaseSensitive(root, "retry"), p,
+	    err->msg, sizeof(err->msg));
+	if (st == 0)
+		return 0;
+	err->status = st;
+	err->code = "invalid_retry";
+	return 1;
+}
+
 /*
  * The "auto_promote" item of a body (NULL or JSON null: none):
  * {"top_k": N}, N from 1 to BATCH_TOP_MAX, in a pilot batch only (the
@@ -780,6 +796,8 @@ check_top(const cJSON *root, const struct batch_limits *lim,
 		return 1;
 	if (auto_promote_check(cJSON_GetObjectItemCaseSensitive(root,
 	    "auto_promote"), out, err) != 0)
+		return 1;
+	if (retry_check(root, &out->retry, err) != 0)
 		return 1;
 	*jobs = arr;
 	return 0;
@@ -1043,12 +1061,14 @@ batch_insert(struct db *db, long long account_id, struct batch_spec *s,
 	}
 	rc = db_exec(db, "INSERT INTO batches (uuid, account_id, mode, cpu, "
 	    "gpu, ram_gb, objective_metric, objective_direction, "
-	    "auto_promote_top_k, auto_promote_state, promoted_from_batch_id) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "retry_attempts, retry_on, auto_promote_top_k, auto_promote_state, "
+	    "promoted_from_batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?)",
 	    DB_ARGS(DB_STR(uuid), DB_INT(account_id),
 	    DB_STR(batch_mode_names[s->mode]), DB_STR(s->cpu_text),
 	    DB_INT(s->gpu), DB_STR(s->ram_text), DB_STR(s->metric),
 	    DB_STR(batch_direction_names[s->direction]),
+	    DB_INT(s->retry.attempts), DB_STR(s->retry.on),
 	    s->auto_promote_top_k > 0 ? DB_INT(s->auto_promote_top_k) : DB_NULL,
 	    DB_STR(s->auto_promote_top_k > 0 ? "waiting" : NULL),
 	    s->promoted_from_batch_id > 0 ? DB_INT(s->promoted_from_batch_id) :
@@ -1153,10 +1173,11 @@ struct bacc {
 #define BATCH_COLS \
 	"b.id, b.uuid, b.mode, b.created_at, b.cpu, b.gpu, b.ram_gb, " \
 	"(SELECT COUNT(*) FROM jobs j WHERE j.batch_id = b.id), " \
-	"b.objective_metric, b.objective_direction"
+	"b.objective_metric, b.objective_direction, b.retry_attempts, " \
+	"b.retry_on"
 
 /*
- * The promotion columns, after the objective's two, and the joins they
+ * The promotion columns, after the retry policy's two, and the joins they
  * need: auto_promote top_k, state and error, the UUIDs of the batch it
  * was promoted to and of the pilot batch it was promoted from.
  */
@@ -1210,13 +1231,13 @@ add_promotion(cJSON *o, const struct db_res *res, size_t i, size_t c)
 
 /*
  * Start the object of batch row i: every field but the counted ones; the
- * objective's metric and direction are columns oc and oc + 1, then
- * BATCH_PROMO_COLS.
+ * objective's metric and direction are columns oc and oc + 1, the retry
+ * policy's attempts and classes oc + 2 and oc + 3, then BATCH_PROMO_COLS.
  */
 static int
 bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
 {
-	cJSON	*req, *obj;
+	cJSON	*req, *obj, *retry;
 	char	 iso[20];
 
 	memset(a, 0, sizeof(*a));
@@ -1237,7 +1258,11 @@ bacc_start(struct bacc *a, const struct db_res *res, size_t i, size_t oc)
 	    db_res_str(res, i, oc)) == NULL ||
 	    cJSON_AddStringToObject(obj, "direction",
 	    db_res_str(res, i, oc + 1)) == NULL ||
-	    add_promotion(a->obj, res, i, oc + 2) == -1 ||
+	    (retry = retry_json((unsigned)db_res_int(res, i, oc + 2),
+	    db_res_str(res, i, oc + 3))) == NULL)
+		return -1;
+	cJSON_AddItemToObject(a->obj, "retry", retry);
+	if (add_promotion(a->obj, res, i, oc + 4) == -1 ||
 	    (a->jobs = cJSON_CreateArray()) == NULL)
 		return -1;
 	return 0;
@@ -1393,7 +1418,8 @@ batch_get(struct db *db, long long account_id, const char *uuid,
 	*out = NULL;
 	rc = db_query(db, "SELECT b.id, b.uuid, b.mode, b.created_at, b.cpu, "
 	    "b.gpu, b.ram_gb, 0, j.idx, " BJOB_COLS ", b.objective_metric, "
-	    "b.objective_direction, " BATCH_PROMO_COLS " FROM batches b "
+	    "b.objective_direction, b.retry_attempts, b.retry_on, "
+	    BATCH_PROMO_COLS " FROM batches b "
 	    "JOIN jobs j ON j.batch_id = b.id" BATCH_PROMO_JOINS
 	    "WHERE b.account_id = ? AND b.uuid = ?",
 	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &res);

@@ -26,6 +26,7 @@
 
 #include "db.h"
 #include "job.h"
+#include "retry.h"
 #include "util.h"
 
 #define BATCH_IMAGE_MAX		255	/* Docker's limit on a repository name */
@@ -199,6 +200,7 @@ struct batch_spec {
 	enum batch_direction direction;
 	unsigned	 auto_promote_top_k;	/* 0: no automatic promotion */
 	long long	 promoted_from_batch_id;	/* 0: not a promotion */
+	struct retry_policy retry;	/* normalized (retry.h) */
 	struct batch_job *jobs;		/* owned, njobs entries */
 	size_t		 njobs;
 	size_t		 nvalid;
@@ -234,6 +236,7 @@ struct batch_error {
  *   400 invalid_auto_promote  auto_promote not an object, top_k not a number
  *   422 invalid_auto_promote  top_k not a whole number from 1 to
  *                             BATCH_TOP_MAX, or auto_promote in production
+ *   400/422 invalid_retry     see retry_parse()
  * Then each job on its own (its error in out->jobs[i].error): an object
  * with image (a valid reference; "name:tag" is accepted when image_tag is
  * absent or the same; a digest is not), image_tag (default "latest"),
@@ -304,8 +307,8 @@ int	batch_insert(struct db *db, long long account_id,
  * created_at, job_count, jobs [{id, status, command, result,
  * pending_reason}] in request order, queued, pending, processing,
  * processed, uploading, canceled, completed, errored, processing_time (ms,
- * running jobs counted so far), requisitions {cpu, gpu, ram} and objective
- * {metric, direction}.
+ * running jobs counted so far), requisitions {cpu, gpu, ram}, objective
+ * {metric, direction} and retry {attempts, on}.
  * Returns DB_OK, BATCH_NOT_FOUND or a db error.
  */
 int	batch_get(struct db *db, long long account_id, const char *uuid,

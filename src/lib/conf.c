@@ -122,7 +122,6 @@ static const struct conf_key keys[] = {
 	    1, 31536000),
 
 	UINT("dispatcher", "host_grace", disp_host_grace, "120", 1, 604800),
-	UINT("dispatcher", "retry_limit", disp_retry_limit, "3", 0, 100),
 	UINT("dispatcher", "stop_grace", disp_stop_grace, "30", 0, 3600),
 	STR("dispatcher", "network_mode", disp_network_mode, "none"),
 	UINT("dispatcher", "pids_limit", disp_pids_limit, "1024", 1, 4194304),

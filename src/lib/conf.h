@@ -59,7 +59,6 @@ struct conf {
 
 	/* [dispatcher] */
 	unsigned	 disp_host_grace;	/* seconds a host may be unreachable, default 120 */
-	unsigned	 disp_retry_limit;	/* requeues after host loss, default 3 */
 	unsigned	 disp_stop_grace;	/* SIGTERM to SIGKILL, default 30 */
 	char		*disp_network_mode;	/* container network, default "none" */
 	unsigned	 disp_pids_limit;	/* default 1024 */

@@ -133,13 +133,37 @@ job_result_json(const char *text, size_t len)
 /*
  * The columns job_json() reads, in its order. STRAIGHT_JOIN keeps jobs the
  * first table, so "ORDER BY j.id DESC" reads ix_jobs_account backwards
- * instead of sorting the TEXT columns through a temporary table.
+ * instead of sorting the TEXT columns through a temporary table. The last
+ * three: the current attempt, whether it was placed (so it is one of the
+ * "attempts"), the row id (to find the earlier attempts).
  */
 #define JOB_COLS \
 	"STRAIGHT_JOIN j.uuid, b.uuid, j.status, j.command, j.image, j.image_tag, j.mode, " \
 	"d.uuid, j.cpu, j.gpu, j.ram_gb, j.result, " JOB_PT_SQL ", " \
 	"j.created_at, j.started_at, j.finished_at, j.exit_code, j.error, " \
-	"j.pending_reason, h.name, j.env, pj.uuid"
+	"j.pending_reason, h.name, j.env, j.attempt, " \
+	"(j.placed_at IS NOT NULL OR j.host_id IS NOT NULL), j.id, pj.uuid"
+#define COL_ATTEMPT	21
+#define COL_PLACED	22
+#define COL_ID		23
+#define COL_PROMOTED	24	/* the pilot job's UUID */
+
+/*
+ * The columns of the earlier attempts, ordered by job row id then attempt
+ * (the primary key's order), in add_attempt()'s order from column 1.
+ * They come in results of at most ATTEMPTS_IN_CHUNK jobs each.
+ */
+#define ATTEMPT_COLS \
+	"a.job_id, a.attempt, a.started_at, a.finished_at, a.exit_code, " \
+	"a.error, a.host_name"
+#define ATTEMPTS_IN_CHUNK	32
+#define ATTEMPTS_IN_32 \
+	"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+struct attempts {
+	struct db_res	**v;
+	size_t		  n;
+};
+
 #define JOB_FROM \
 	" FROM jobs j JOIN batches b ON b.id = j.batch_id " \
 	"LEFT JOIN datasets d ON d.id = j.dataset_id " \
@@ -166,12 +190,97 @@ add_time(cJSON *obj, const char *key, const char *dbtime)
 	return cJSON_AddStringToObject(obj, key, iso) == NULL ? -1 : 0;
 }
 
+/* Add key: an INT cell as a number, or null. */
+static int
+add_int_or_null(cJSON *obj, const char *key, const struct db_res *res,
+    size_t i, size_t c)
+{
+	if (db_res_isnull(res, i, c))
+		return cJSON_AddNullToObject(obj, key) == NULL ? -1 : 0;
+	return cJSON_AddNumberToObject(obj, key,
+	    (double)db_res_int(res, i, c)) == NULL ? -1 : 0;
+}
+
 /*
- * The API's job object from row i of a JOB_COLS result. Returns a new
- * object or NULL on allocation failure.
+ * Append to arr the attempt {attempt, started_at, finished_at, exit_code,
+ * error, host} from row i of res, its columns from c in that order.
+ * Returns 0 or -1.
+ */
+static int
+add_attempt(cJSON *arr, const struct db_res *res, size_t i, size_t c)
+{
+	cJSON	*o;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(arr, o);
+	if (cJSON_AddNumberToObject(o, "attempt",
+	    (double)db_res_int(res, i, c)) == NULL ||
+	    add_time(o, "started_at", db_res_str(res, i, c + 1)) == -1 ||
+	    add_time(o, "finished_at", db_res_str(res, i, c + 2)) == -1 ||
+	    add_int_or_null(o, "exit_code", res, i, c + 3) == -1 ||
+	    add_str_or_null(o, "error", db_res_str(res, i, c + 4)) == -1 ||
+	    add_str_or_null(o, "host", db_res_str(res, i, c + 5)) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * "attempt" and "attempts" of the job of row i of a JOB_COLS result: its
+ * earlier attempts among the rows of att then the current one when it was
+ * placed. Returns 0 or -1.
+ */
+static int
+add_attempts(cJSON *obj, const struct db_res *res, size_t i,
+    const struct attempts *att)
+{
+	const struct db_res	*r;
+	cJSON			*arr, *o;
+	long long		 id = db_res_int(res, i, COL_ID);
+	size_t			 k, lo, hi, mid;
+
+	if (cJSON_AddNumberToObject(obj, "attempt",
+	    (double)db_res_int(res, i, COL_ATTEMPT)) == NULL ||
+	    (arr = cJSON_AddArrayToObject(obj, "attempts")) == NULL)
+		return -1;
+	for (k = 0; k < att->n; k++) {
+		/* The job's first row in r, sorted by job_id. */
+		r = att->v[k];
+		for (lo = 0, hi = r->nrows; lo < hi; ) {
+			mid = lo + (hi - lo) / 2;
+			if (db_res_int(r, mid, 0) < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < r->nrows && db_res_int(r, lo, 0) == id; lo++)
+			if (add_attempt(arr, r, lo, 1) == -1)
+				return -1;
+	}
+	if (db_res_int(res, i, COL_PLACED) == 0)
+		return 0;
+	/* The current attempt, from the jobs row. */
+	if ((o = cJSON_CreateObject()) == NULL)
+		return -1;
+	cJSON_AddItemToArray(arr, o);
+	if (cJSON_AddNumberToObject(o, "attempt",
+	    (double)db_res_int(res, i, COL_ATTEMPT)) == NULL ||
+	    add_time(o, "started_at", db_res_str(res, i, 14)) == -1 ||
+	    add_time(o, "finished_at", db_res_str(res, i, 15)) == -1 ||
+	    add_int_or_null(o, "exit_code", res, i, 16) == -1 ||
+	    add_str_or_null(o, "error", db_res_str(res, i, 17)) == -1 ||
+	    add_str_or_null(o, "host", db_res_str(res, i, 19)) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The API's job object from row i of a JOB_COLS result, with its earlier
+ * attempts among the rows of att. Returns a new object or NULL on
+ * allocation failure.
  */
 static cJSON *
-job_json(const struct db_res *res, size_t i)
+job_json(const struct db_res *res, size_t i, const struct attempts *att)
 {
 	cJSON	*obj = NULL, *req, *result;
 	char	*image = NULL;
@@ -220,7 +329,9 @@ job_json(const struct db_res *res, size_t i)
 		goto err;
 	cJSON_AddItemToObject(obj, "env", result);
 	/* The pilot job a promoted job reruns. */
-	if (add_str_or_null(obj, "promoted_from", db_res_str(res, i, 21)) == -1)
+	if (add_str_or_null(obj, "promoted_from",
+	    db_res_str(res, i, COL_PROMOTED)) == -1 ||
+	    add_attempts(obj, res, i, att) == -1)
 		goto err;
 	free(image);
 	return obj;
@@ -230,24 +341,84 @@ err:
 	return NULL;
 }
 
-/* Every row of a JOB_COLS result as a JSON array in *out. */
-static int
-rows_to_array(const struct db_res *res, cJSON **out)
+static void
+attempts_free(struct attempts *att)
 {
-	cJSON	*arr, *o;
-	size_t	 i;
+	size_t	 k;
 
-	if ((arr = cJSON_CreateArray()) == NULL)
-		return DB_ERROR;
-	for (i = 0; i < res->nrows; i++) {
-		if ((o = job_json(res, i)) == NULL) {
-			cJSON_Delete(arr);
-			return DB_ERROR;
+	for (k = 0; k < att->n; k++)
+		db_res_free(att->v[k]);
+	free(att->v);
+	memset(att, 0, sizeof(*att));
+}
+
+/*
+ * The earlier attempts of the jobs of a JOB_COLS result that have any
+ * (attempt > 1) into *att (attempts_free() it in every case):
+ * ATTEMPTS_IN_CHUNK jobs per statement, through the primary key. No
+ * statement when no job was retried. Returns DB_OK or a db error.
+ */
+static int
+attempts_of(struct db *db, const struct db_res *res, struct attempts *att)
+{
+	struct db_param	 p[ATTEMPTS_IN_CHUNK];
+	struct db_res	*r = NULL;
+	size_t		 i, k = 0;
+	int		 rc;
+
+	memset(att, 0, sizeof(*att));
+	for (i = 0; i <= res->nrows; i++) {
+		if (i < res->nrows) {
+			if (db_res_int(res, i, COL_ATTEMPT) <= 1)
+				continue;
+			p[k++] = DB_INT(db_res_int(res, i, COL_ID));
 		}
+		if (k == 0 || (k < ATTEMPTS_IN_CHUNK && i < res->nrows))
+			continue;
+		while (k < ATTEMPTS_IN_CHUNK)
+			p[k++] = DB_INT(0);	/* no job has row id 0 */
+		k = 0;
+		rc = db_query(db, "SELECT " ATTEMPT_COLS " FROM job_attempts a "
+		    "WHERE a.job_id IN " ATTEMPTS_IN_32
+		    " ORDER BY a.job_id, a.attempt", p, ATTEMPTS_IN_CHUNK, &r);
+		if (rc != DB_OK)
+			return rc;
+		att->v = xrealloc(att->v, (att->n + 1) * sizeof(*att->v));
+		att->v[att->n++] = r;
+	}
+	return DB_OK;
+}
+
+/*
+ * Every row of a JOB_COLS result as a JSON array in *out, each with its
+ * attempts (one more query when some job has earlier ones, per
+ * ATTEMPTS_IN_CHUNK of them).
+ */
+static int
+rows_to_array(struct db *db, const struct db_res *res, cJSON **out)
+{
+	struct attempts	 att;
+	cJSON		*arr = NULL, *o;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = attempts_of(db, res, &att)) != DB_OK)
+		goto out;
+	rc = DB_ERROR;
+	if ((arr = cJSON_CreateArray()) == NULL)
+		goto out;
+	for (i = 0; i < res->nrows; i++) {
+		if ((o = job_json(res, i, &att)) == NULL)
+			goto out;
 		cJSON_AddItemToArray(arr, o);
 	}
 	*out = arr;
-	return DB_OK;
+	arr = NULL;
+	rc = DB_OK;
+out:
+	cJSON_Delete(arr);
+	attempts_free(&att);
+	return rc;
 }
 
 /* See job.h. */
@@ -266,7 +437,7 @@ job_get(struct db *db, long long account_id, const char *uuid, cJSON **out)
 	if (res->nrows == 0)
 		rc = JOB_NOT_FOUND;
 	else
-		rc = rows_to_array(res, out);
+		rc = rows_to_array(db, res, out);
 	db_res_free(res);
 	return rc;
 }
@@ -330,7 +501,7 @@ job_list(struct db *db, long long account_id, const struct job_page *page,
 		    DB_INT(page->limit)), &res);
 	if (rc != DB_OK)
 		return rc;
-	rc = rows_to_array(res, out);
+	rc = rows_to_array(db, res, out);
 	db_res_free(res);
 	return rc;
 }

@@ -101,8 +101,9 @@ cJSON	*job_result_json(const char *text, size_t len);
 
 /*
  * GET /job/{id}: the job of account with that UUID as the API's job object
- * (see job_list()), in *out (caller frees with cJSON_Delete()). Returns
- * DB_OK, JOB_NOT_FOUND or a db error.
+ * (see job_list()), in *out (caller frees with cJSON_Delete()). One query,
+ * two when the job has earlier attempts. Returns DB_OK, JOB_NOT_FOUND or a
+ * db error.
  */
 int	job_get(struct db *db, long long account_id, const char *uuid,
 	    cJSON **out);
@@ -114,7 +115,11 @@ int	job_get(struct db *db, long long account_id, const char *uuid,
  * data_set_id (UUID of the set or pilot it runs on, null once deleted),
  * requisitions {cpu, gpu, ram}, result, processing_time, created_at,
  * started_at, finished_at, exit_code, error, pending_reason, host, env
- * (the job's environment {"NAME": "value"}, {} for none).
+ * (the job's environment {"NAME": "value"}, {} for none), attempt (the
+ * current attempt's number, from 1) and attempts [{attempt, started_at,
+ * finished_at, exit_code, error, host}]: the earlier attempts as
+ * job_attempts keeps them, then the current one once it was placed
+ * (started_at to host of the job itself).
  * Returns DB_OK, JOB_BAD_BEFORE or a db error.
  */
 int	job_list(struct db *db, long long account_id,

@@ -99,7 +99,8 @@ out:
 }
 
 /* The columns of the pilot batch's row, and of its COMPLETED jobs. */
-enum { B_ID, B_MODE, B_CPU, B_GPU, B_RAM, B_METRIC, B_DIR, B_AUTO };
+enum { B_ID, B_MODE, B_CPU, B_GPU, B_RAM, B_METRIC, B_DIR, B_AUTO,
+	B_ATTEMPTS, B_RETRY_ON };
 enum { J_ID, J_UUID, J_IDX, J_IMAGE, J_TAG, J_CMD, J_ENV, J_PT, J_RESULT,
 	J_SET, J_PARENT };
 
@@ -228,8 +229,8 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 	if ((rc = db_begin(db)) != DB_OK)
 		return rc;
 	rc = db_query(db, "SELECT id, mode, cpu, gpu, ram_gb, "
-	    "objective_metric, objective_direction, auto_promote_state "
-	    "FROM batches WHERE account_id = ? AND uuid = ? FOR UPDATE",
+	    "objective_metric, objective_direction, auto_promote_state, "
+	    "retry_attempts, retry_on FROM batches WHERE account_id = ? AND uuid = ? FOR UPDATE",
 	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &b);
 	if (rc != DB_OK)
 		goto out;
@@ -322,6 +323,10 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 	spec.ram_gb = db_res_dbl(b, 0, B_RAM);
 	memcpy(spec.metric, metric, sizeof(metric));
 	spec.direction = (enum batch_direction)dir;
+	spec.retry.attempts = (unsigned)db_res_int(b, 0, B_ATTEMPTS);
+	snprintf(spec.retry.on, sizeof(spec.retry.on), "%s",
+	    db_res_str(b, 0, B_RETRY_ON) == NULL ? "" :
+	    db_res_str(b, 0, B_RETRY_ON));
 	spec.promoted_from_batch_id = *pilot_id;
 	spec.njobs = n;
 	spec.jobs = xcalloc(n, sizeof(*spec.jobs));

@@ -56,8 +56,9 @@ st_expect_eq "$(jv 'd[0]["id"]')" "$BATCH" "id"
 st_expect_eq "$(jv 'd[0]["mode"]')" pilot "mode"
 jv 'd[0]["created_at"]' | grep -Eq "$TIME_RE" || st_fail "created_at '$(jv 'd[0]["created_at"]')'"
 st_expect_eq "$(jv 'sorted(d[0].keys())')" \
-    '["auto_promote", "canceled", "completed", "created_at", "errored", "id", "job_count", "jobs", "mode", "objective", "pending", "processed", "processing", "processing_time", "promoted_batch_id", "promoted_from", "queued", "requisitions", "status", "uploading"]' \
+    '["auto_promote", "canceled", "completed", "created_at", "errored", "id", "job_count", "jobs", "mode", "objective", "pending", "processed", "processing", "processing_time", "promoted_batch_id", "promoted_from", "queued", "requisitions", "retry", "status", "uploading"]' \
     "batch fields"
+st_expect_eq "$(jv 'd[0]["retry"]')" '{"attempts": 3, "on": ["host_failure"]}' "batch retry (default)"
 st_expect_eq "$(jv 'd[0]["requisitions"]')" '{"cpu": 8, "gpu": 1, "ram": 60}' "batch requisitions"
 st_expect_eq "$(jv '[j["id"] for j in d[0]["jobs"]]')" "[\"$J0\", \"$J1\", \"$J2\"]" "jobs in request order"
 st_expect_eq "$(jv 'd[0]["jobs"][0]')" \
@@ -119,8 +120,10 @@ ST_GOT=$(st_req GET "/job/$J1")
 st_check_status 200 "GET /job/{id}"
 st_expect_eq "$(jv 'len(d)')" 1 "GET /job/{id}: an array of one"
 st_expect_eq "$(jv 'sorted(d[0].keys())')" \
-    '["batch_id", "command", "created_at", "data_set_id", "env", "error", "exit_code", "finished_at", "host", "id", "image", "mode", "pending_reason", "processing_time", "promoted_from", "requisitions", "result", "started_at", "status"]' \
+    '["attempt", "attempts", "batch_id", "command", "created_at", "data_set_id", "env", "error", "exit_code", "finished_at", "host", "id", "image", "mode", "pending_reason", "processing_time", "promoted_from", "requisitions", "result", "started_at", "status"]' \
     "job fields"
+st_expect_eq "$(jv '[d[0]["attempt"]] + [[a["attempt"], a["exit_code"], a["error"], a["host"]] for a in d[0]["attempts"]]')" \
+    '[1, [1, 3, "the container exited with code 3", "gpu1"]]' "job attempts (the current one)"
 st_expect_eq "$(jv '[d[0][k] for k in ("id", "batch_id", "status", "command", "image", "mode", "processing_time", "exit_code", "error", "pending_reason", "host", "result")]')" \
     "[\"$J1\", \"$BATCH\", \"ERRORED\", \"python train.py --achitecture deep\", \"singularitytechnologies/testai:latest\", \"pilot\", 1500, 3, \"the container exited with code 3\", null, \"gpu1\", {}]" \
     "job values"

@@ -177,8 +177,8 @@ ST_GOT=$(st_req GET "/batch/$PILOT")
 st_expect_eq "$(jv '[d[0]["promoted_batch_id"], d[0]["promoted_from"], d[0]["auto_promote"]]')" \
     "[\"$PROD\", null, null]" "the pilot batch names its promotion"
 ST_GOT=$(st_req GET "/batch/$PROD")
-st_expect_eq "$(jv '[d[0]["mode"], d[0]["promoted_from"], d[0]["promoted_batch_id"], d[0]["objective"]]')" \
-    "[\"production\", \"$PILOT\", null, {\"direction\": \"max\", \"metric\": \"fitness_score\"}]" "the production batch"
+st_expect_eq "$(jv '[d[0]["mode"], d[0]["promoted_from"], d[0]["promoted_batch_id"], d[0]["objective"], d[0]["retry"]]')" \
+    "[\"production\", \"$PILOT\", null, {\"direction\": \"max\", \"metric\": \"fitness_score\"}, {\"attempts\": 3, \"on\": [\"host_failure\"]}]" "the production batch"
 st_ok "promote top_k 3: the 3 best configurations, copied, on the parent set, each with promoted_from"
 
 promote "$PROD" '{"top_k": 1}'
@@ -205,7 +205,7 @@ st_ok "singularity-cli batch promote --top 1 --data-set other"
 
 # --- automatic promotion ------------------------------------------------------------
 
-pilot_body pilot ', "objective": {"metric": "fitness_score", "direction": "min"}, "auto_promote": {"top_k": 2}'
+pilot_body pilot ', "objective": {"metric": "fitness_score", "direction": "min"}, "auto_promote": {"top_k": 2}, "retry": {"attempts": 2, "on": ["oom", "host_failure"]}'
 ST_GOT=$(st_req POST /batch "$T/req.body")
 st_check_status 201 "POST /batch (auto_promote)"
 AUTO=$(jv 'd["batch_uuid"]')
@@ -224,6 +224,10 @@ ST_GOT=$(st_req GET "/batch/$AUTO")
 AUTOPROD=$(jv 'd[0]["promoted_batch_id"]')
 [[ $AUTOPROD =~ $UUID_RE ]] || st_fail "no promoted_batch_id: $(cat "$T/resp.body")"
 st_expect_eq "$(jv 'd[0]["auto_promote"]')" '{"error": null, "state": "done", "top_k": 2}' "auto_promote after the run"
+ST_GOT=$(st_req GET "/batch/$AUTOPROD")
+st_expect_eq "$(jv '[d[0]["mode"], d[0]["promoted_from"], d[0]["objective"], d[0]["retry"]]')" \
+    "[\"production\", \"$AUTO\", {\"direction\": \"min\", \"metric\": \"fitness_score\"}, {\"attempts\": 2, \"on\": [\"host_failure\", \"oom\"]}]" \
+    "the automatic promotion keeps the objective and retry policy"
 want=""
 while read -r k s; do
 	want="${want:+$want }$(jobn "$AUTO" "$k")"

@@ -2,8 +2,10 @@
 # A host lost mid-job (issue 5): its engine stopped while two jobs run on
 # it; after the grace period (3 s here) they go back to QUEUED and finish
 # on the other host; the lost host is recorded unreachable with the reason.
-# Jobs that only the lost host could hold wait with hosts_unreachable; a
-# job past the retry limit ends ERRORED.
+# Each requeue keeps the lost attempt (class host_failure) and the job's
+# next attempt runs in a container of its own. Jobs that only the lost host
+# could hold wait with hosts_unreachable; a job whose batch's retry policy
+# allows no further attempt ends ERRORED.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/docker.sh"
 
@@ -17,8 +19,7 @@ st_test_image singularity/testai:1 "$SOCK_A"
 st_test_image singularity/testai:1 "$SOCK_B"
 ST_CONF_EXTRA='
 [dispatcher]
-host_grace = 3
-retry_limit = 1'
+host_grace = 3'
 st_mariadb_start
 st_db_setup
 st_account erin
@@ -27,9 +28,10 @@ st_account erin
 "$ST_ADMIN" host drain b >/dev/null
 st_dataset erin lost 0 2
 st_batch erin production 1 0 1
-st_job "$DS_ID" singularity/testai 1 "/train.sh --sleep 4"; J1=$JOB_ID
+st_job "$DS_ID" singularity/testai 1 "/train.sh --sleep 4"; J1=$JOB_ID U1=$JOB_UUID
+st_batch erin production 1 0 1
+st_sql "UPDATE batches SET retry_attempts = 1 WHERE id = $BATCH_ID"	# no retry
 st_job "$DS_ID" singularity/testai 1 "/train.sh --sleep 4"; J2=$JOB_ID
-st_sql "UPDATE jobs SET requeues = 1 WHERE id = $J2"	# already retried once
 st_batch erin production 3 0 1
 st_job "$DS_ID" singularity/testai 1 "/train.sh"; J3=$JOB_ID	# 3 CPUs: only a
 
@@ -40,18 +42,21 @@ st_dockerd_stop "$SOCK_A"
 t0=$(date +%s)
 
 st_dispatch_until 60 "SELECT COUNT(*) FROM jobs WHERE id IN ($J1, $J2) AND status NOT IN ('COMPLETED','ERRORED')"
-st_expect_eq "$(st_sql "SELECT CONCAT_WS(' ', j.status, h.name, j.requeues) FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.id = $J1")" \
-    "COMPLETED b 1" "requeued job"
+st_expect_eq "$(st_sql "SELECT CONCAT_WS(' ', j.status, h.name, j.requeues, j.attempt) FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.id = $J1")" \
+    "COMPLETED b 1 2" "requeued job (status, host, requeues, attempt)"
+st_expect_eq "$(st_sql "SELECT CONCAT_WS(' ', attempt, host_name, failure, exit_code IS NULL, error) FROM job_attempts WHERE job_id = $J1")" \
+    "1 a host_failure 1 host a was unreachable for more than 3 s" "the lost attempt"
+[ "$(st_dk_starts "$SOCK_B" "st-job-$U1-2")" = 1 ] || st_fail "attempt 2 did not run as st-job-$U1-2 on b"
 [ $(( $(date +%s) - t0 )) -ge 3 ] || st_fail "requeued before the grace period"
-grep -q "requeued: host a unreachable" "$T/dispatch.out" || st_fail "no requeue line"
-st_ok "a job of a lost host: requeued after the grace period, COMPLETED on the other host"
+grep -q "requeued: host a was unreachable for more than 3 s; attempt 2 of 3 next" "$T/dispatch.out" || st_fail "no requeue line"
+st_ok "a job of a lost host: attempt kept, requeued after the grace period, COMPLETED on the other host as attempt 2"
 
-got=$(st_sql "SELECT CONCAT(status, ': ', error) FROM jobs WHERE id = $J2")
+got=$(st_sql "SELECT CONCAT(status, ': ', error, ' ', attempt) FROM jobs WHERE id = $J2")
 case $got in
-"ERRORED: host a was unreachable for more than 3 s and the job was already requeued 1 time (retry limit)") ;;
-*) st_fail "job past the retry limit: $got" ;;
+"ERRORED: host a was unreachable for more than 3 s 1") ;;
+*) st_fail "job of a batch allowing one attempt: $got" ;;
 esac
-st_ok "a job past the retry limit: ERRORED with the reason"
+st_ok "a job whose batch allows one attempt: ERRORED with the reason"
 
 st_expect_eq "$(st_sql "SELECT CONCAT(status, ' ', pending_reason) FROM jobs WHERE id = $J3")" \
     "QUEUED hosts_unreachable" "a job only the lost host can hold"

@@ -2,7 +2,7 @@
 # train.sh: the "training script" of the test image (busybox sh).
 #
 #   /train.sh [--sleep S] [--exit N] [--mem MB] [--lines N] [--cgroup]
-#             [--weight W]
+#             [--weight W] [--fail-until-attempt N]
 #
 # Unzips every shard under $SINGULARITY_DATA_DIR (/data/*.zip), reads the
 # whole numbers in their files (one per line) and computes what a test can
@@ -18,10 +18,13 @@
 # --lines N prints N numbered lines, --exit N ends with status N.
 # --weight W adds "fitness_score": (sum * W) % 10007 to result.json: one
 # configuration's score, predictable from the data it ran on.
+# --fail-until-attempt N: while $SINGULARITY_ATTEMPT <= N, exit at once
+# (after the RUN line) with the --exit code, 1 when none is given; later
+# attempts run normally and end with 0.
 set -u
 data=${SINGULARITY_DATA_DIR:-/data}
 out=${SINGULARITY_OUTPUT_DIR:-/output}
-sleep_s=0 code=0 mem=0 lines=0 cgroup=0 weight=""
+sleep_s=0 code=0 mem=0 lines=0 cgroup=0 weight="" fail_until=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sleep) sleep_s=$2; shift 2 ;;
@@ -30,11 +33,18 @@ while [ $# -gt 0 ]; do
 	--lines) lines=$2; shift 2 ;;
 	--cgroup) cgroup=1; shift ;;
 	--weight) weight=$2; shift 2 ;;
+	--fail-until-attempt) fail_until=$2; shift 2 ;;
 	*) echo "train.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
 
 echo "RUN ${SINGULARITY_JOB_ID:-?} mode=${SINGULARITY_MODE:-?} cuda=${CUDA_VISIBLE_DEVICES:-}"
+if [ "${SINGULARITY_ATTEMPT:-1}" -le "$fail_until" ]; then
+	echo "failing attempt ${SINGULARITY_ATTEMPT:-1} (until $fail_until)"
+	[ "$code" != 0 ] && exit "$code" || exit 1
+elif [ "$fail_until" != 0 ]; then
+	code=0	# --exit was for the failing attempts: this one succeeds
+fi
 mkdir -p /tmp/shards "$out/model"
 n=0
 for z in "$data"/*.zip; do

@@ -5,9 +5,10 @@
 #      reason (their containers died with the engine) or COMPLETED, never
 #      stay PROCESSING;
 #   2. engine b cut off (stopped) for longer than the grace period while its
-#      jobs run: they are requeued and COMPLETE on host a;
-#   3. engine b comes back: the containers it still holds of requeued jobs
-#      are removed by the dispatcher's sweep;
+#      jobs run: they are requeued (the default retry policy: 3 attempts
+#      on host_failure) and COMPLETE on host a as a later attempt;
+#   3. engine b comes back: the containers it still holds of the requeued
+#      jobs' first attempts are removed by the dispatcher's sweep;
 # and at the end every job is final, every allocation is back to zero and
 # no container is left on either engine.
 . "$top_srcdir/tests/lib/harness.sh"
@@ -28,7 +29,6 @@ st_test_image singularity/testai:1 "$SOCK_B"
 ST_CONF_EXTRA="
 [dispatcher]
 host_grace = 4
-retry_limit = 2
 stop_grace = 1
 "
 st_mariadb_start
@@ -79,9 +79,9 @@ st_ok "every job final $took s after the faults; those of the restarted engine: 
 
 # The jobs of b: requeued after the grace period, completed on a.
 for u in $ON_B; do
-	row=$(st_sql "SELECT j.status, h.name, j.requeues > 0, JSON_VALUE(j.result, '\$.sum'), JSON_VALUE(j.result, '\$.count')
+	row=$(st_sql "SELECT j.status, h.name, j.requeues > 0, j.attempt > 1, JSON_VALUE(j.result, '\$.sum'), JSON_VALUE(j.result, '\$.count')
 	    FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.uuid = '$u'" | tr '\t' ' ')
-	st_expect_eq "$row" "COMPLETED a 1 $want_sum $want_count" "job $u of the lost host (status, host, requeued, sum, count)"
+	st_expect_eq "$row" "COMPLETED a 1 1 $want_sum $want_count" "job $u of the lost host (status, host, requeued, retried, sum, count)"
 done
 st_ok "the jobs of the cut-off host were requeued after the 4 s grace and COMPLETED on a with the right results"
 

@@ -8,7 +8,9 @@
  * nvalid of them without an error; every valid job has an image and a tag
  * that the grammar accepts, a command that passes batch_command_check()
  * and a data set the lookup knows; the errors array has one entry per
- * failed job; cpu > 0, gpu whole, RAM by the configured rule.
+ * failed job; cpu > 0, gpu whole, RAM by the configured rule; the retry
+ * policy has 1..RETRY_ATTEMPTS_MAX attempts and a normalized list of
+ * valid classes.
  */
 #include <math.h>
 #include <stdint.h>
@@ -96,6 +98,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (nvalid != s.nvalid)
 		abort();
+	if (s.retry.attempts < 1 || s.retry.attempts > RETRY_ATTEMPTS_MAX ||
+	    strlen(s.retry.on) >= RETRY_ON_MAX)
+		abort();
+	for (why = s.retry.on; *why != '\0'; why += strcspn(why, ",") +
+	    (why[strcspn(why, ",")] == ',')) {
+		if (!retry_class_valid(why, strcspn(why, ",")))
+			abort();
+	}
 	if ((errs = batch_errors_json(&s)) == NULL ||
 	    (size_t)cJSON_GetArraySize(errs) != s.njobs - s.nvalid)
 		abort();

@@ -319,7 +319,22 @@ static const struct body_case body_cases[] = {
 	    "\"requisitions\": {\"cpu\": 1}}", 422, "invalid_jobs" },
 	{ __LINE__, "{\"mode\": \"pilot\", \"jobs\": [1,2,3,4,5,6,7,8,9], "
 	    "\"requisitions\": {\"cpu\": 1}}", 422, "too_many_jobs" },
+	{ __LINE__, "{\"mode\": \"pilot\", \"jobs\": [" JOB("set") "], "
+	    "\"requisitions\": {\"cpu\": 1}, \"retry\": 3}", 400,
+	    "invalid_retry" },
+	{ __LINE__, "{\"mode\": \"pilot\", \"jobs\": [" JOB("set") "], "
+	    "\"requisitions\": {\"cpu\": 1}, \"retry\": {\"on\": "
+	    "[\"exit:7\", 7]}}", 400, "invalid_retry" },
+	{ __LINE__, "{\"mode\": \"pilot\", \"jobs\": [" JOB("set") "], "
+	    "\"requisitions\": {\"cpu\": 1}, \"retry\": {\"attempts\": "
+	    "11}}", 422, "invalid_retry" },
+	{ __LINE__, "{\"mode\": \"pilot\", \"jobs\": [" JOB("set") "], "
+	    "\"requisitions\": {\"cpu\": 1}, \"retry\": {\"on\": "
+	    "[\"segfault\"]}}", 422, "invalid_retry" },
 	/* Accepted as a whole (jobs may still fail one by one). */
+	{ __LINE__, "{\"mode\": \"pilot\", \"jobs\": [" JOB("set") "], "
+	    "\"requisitions\": {\"cpu\": 1}, \"retry\": {\"attempts\": 2, "
+	    "\"on\": [\"oom\", \"exit:7\", \"oom\"]}}", 0, NULL },
 	{ __LINE__, "{\"mode\": \"PiLoT\", \"jobs\": [1,2,3,4,5,6,7,8], "
 	    "\"requisitions\": {\"cpu\": 1, \"gpu\": null}}", 0, NULL },
 	{ __LINE__, "{\"mode\": \"production\", \"jobs\": [" JOB("set") "], "

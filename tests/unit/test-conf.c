@@ -74,7 +74,6 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->time_limit_pilot, 3600);
 	assert_int_equal(c->time_limit_production, 86400);
 	assert_int_equal(c->disp_host_grace, 120);
-	assert_int_equal(c->disp_retry_limit, 3);
 	assert_int_equal(c->disp_stop_grace, 30);
 	assert_string_equal(c->disp_network_mode, "none");
 	assert_int_equal(c->disp_pids_limit, 1024);
@@ -162,7 +161,6 @@ good_file(void **state)
 	    "production = 7200\n"
 	    "[dispatcher]\n"
 	    "host_grace = 300\n"
-	    "retry_limit = 0\n"
 	    "stop_grace = 5\n"
 	    "network_mode = bridge # inline comment\n"
 	    "pids_limit = 256\n"
@@ -202,7 +200,6 @@ good_file(void **state)
 	assert_int_equal(c.time_limit_pilot, 600);
 	assert_int_equal(c.time_limit_production, 7200);
 	assert_int_equal(c.disp_host_grace, 300);
-	assert_int_equal(c.disp_retry_limit, 0);
 	assert_int_equal(c.disp_stop_grace, 5);
 	assert_string_equal(c.disp_network_mode, "bridge");
 	assert_int_equal(c.disp_pids_limit, 256);
@@ -438,7 +435,7 @@ example_file(void **state)
 		    strstr(line, " =") != NULL)
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 30);
+	assert_int_equal(keys, 29);
 }
 
 /*
@@ -519,8 +516,9 @@ bad_files(void **state)
 		    ":2: [auth] timestamp_window: value out of range" },
 		{ __LINE__, "[time_limits]\npilot = 31536001\n",
 		    ":2: [time_limits] pilot: value out of range" },
-		{ __LINE__, "[dispatcher]\nretry_limit = 101\n",
-		    ":2: [dispatcher] retry_limit: value out of range" },
+		/* Gone: retries are each batch's policy now. */
+		{ __LINE__, "[dispatcher]\nretry_limit = 3\n",
+		    ":2: [dispatcher] retry_limit: unknown key" },
 		{ __LINE__, "[database]\nHost = x\n",
 		    ":2: [database] Host: unknown key" },
 		{ __LINE__, "[Database]\n", ":1: [Database]: unknown section" },
