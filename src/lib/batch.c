@@ -460,13 +460,9 @@ has_json_nul(const char *p, size_t n)
 
 /* --- validation ------------------------------------------------------------ */
 
-/* Fill *err and return 1 (the "refused as a whole" outcome). */
-static int
-refuse(struct batch_error *err, int status, const char *code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-refuse(struct batch_error *err, int status, const char *code,
+/* See batch.h. */
+int
+batch_refuse(struct batch_error *err, int status, const char *code,
     const char *fmt, ...)
 {
 	va_list	 ap;
@@ -492,20 +488,20 @@ batch_objective_check(const cJSON *obj, char metric[BATCH_METRIC_MAX + 1],
 	if (obj == NULL || cJSON_IsNull(obj))
 		return 0;
 	if (!cJSON_IsObject(obj))
-		return refuse(err, 400, "invalid_objective", "objective must "
+		return batch_refuse(err, 400, "invalid_objective", "objective must "
 		    "be an object {\"metric\", \"direction\"}");
 	m = cJSON_GetObjectItemCaseSensitive(obj, "metric");
 	d = cJSON_GetObjectItemCaseSensitive(obj, "direction");
 	if (m != NULL && !cJSON_IsNull(m) && !cJSON_IsString(m))
-		return refuse(err, 400, "invalid_objective",
+		return batch_refuse(err, 400, "invalid_objective",
 		    "objective.metric must be a string");
 	if (d != NULL && !cJSON_IsNull(d) && !cJSON_IsString(d))
-		return refuse(err, 400, "invalid_objective",
+		return batch_refuse(err, 400, "invalid_objective",
 		    "objective.direction must be a string");
 	if (cJSON_IsString(m)) {
 		if (!batch_metric_valid(m->valuestring,
 		    strlen(m->valuestring)))
-			return refuse(err, 422, "invalid_objective",
+			return batch_refuse(err, 422, "invalid_objective",
 			    "objective.metric must be 1 to 128 characters of "
 			    "A-Z a-z 0-9 _ . -");
 		snprintf(metric, BATCH_METRIC_MAX + 1, "%s", m->valuestring);
@@ -513,7 +509,7 @@ batch_objective_check(const cJSON *obj, char metric[BATCH_METRIC_MAX + 1],
 	if (cJSON_IsString(d)) {
 		if ((k = batch_direction_parse(d->valuestring,
 		    strlen(d->valuestring))) < 0)
-			return refuse(err, 422, "invalid_objective",
+			return batch_refuse(err, 422, "invalid_objective",
 			    "objective.direction must be max or min");
 		*dir = (enum batch_direction)k;
 	}
@@ -707,19 +703,19 @@ auto_promote_check(const cJSON *ap, struct batch_spec *out,
 	if (ap == NULL || cJSON_IsNull(ap))
 		return 0;
 	if (!cJSON_IsObject(ap))
-		return refuse(err, 400, "invalid_auto_promote",
+		return batch_refuse(err, 400, "invalid_auto_promote",
 		    "auto_promote must be an object {\"top_k\": N}");
 	k = cJSON_GetObjectItemCaseSensitive(ap, "top_k");
 	if (!cJSON_IsNumber(k))
-		return refuse(err, 400, "invalid_auto_promote",
+		return batch_refuse(err, 400, "invalid_auto_promote",
 		    "auto_promote.top_k is required and must be a number");
 	v = k->valuedouble;
 	if (!isfinite(v) || v != floor(v) || v < 1 || v > BATCH_TOP_MAX)
-		return refuse(err, 422, "invalid_auto_promote",
+		return batch_refuse(err, 422, "invalid_auto_promote",
 		    "auto_promote.top_k must be a whole number from 1 to %d",
 		    BATCH_TOP_MAX);
 	if (out->mode != BATCH_PILOT)
-		return refuse(err, 422, "invalid_auto_promote",
+		return batch_refuse(err, 422, "invalid_auto_promote",
 		    "auto_promote is for pilot batches: a production batch "
 		    "already runs on the whole data");
 	out->auto_promote_top_k = (unsigned)v;
@@ -743,37 +739,37 @@ check_top(const cJSON *root, const struct batch_limits *lim,
 	arr = cJSON_GetObjectItemCaseSensitive(root, "jobs");
 
 	if (!cJSON_IsString(mode))
-		return refuse(err, 400, "invalid_mode",
+		return batch_refuse(err, 400, "invalid_mode",
 		    "mode is required and must be a string");
 	if (strcasecmp(mode->valuestring, "pilot") == 0)
 		out->mode = BATCH_PILOT;
 	else if (strcasecmp(mode->valuestring, "production") == 0)
 		out->mode = BATCH_PRODUCTION;
 	else
-		return refuse(err, 422, "invalid_mode",
+		return batch_refuse(err, 422, "invalid_mode",
 		    "mode must be pilot or production");
 
 	if (!cJSON_IsObject(req))
-		return refuse(err, 400, "invalid_requisitions",
+		return batch_refuse(err, 400, "invalid_requisitions",
 		    "requisitions is required and must be an object "
 		    "{\"cpu\", \"gpu\"}");
 	cpu = cJSON_GetObjectItemCaseSensitive(req, "cpu");
 	gpu = cJSON_GetObjectItemCaseSensitive(req, "gpu");
 	if (!cJSON_IsNumber(cpu))
-		return refuse(err, 400, "invalid_requisitions",
+		return batch_refuse(err, 400, "invalid_requisitions",
 		    "requisitions.cpu is required and must be a number");
 	if (gpu != NULL && !cJSON_IsNull(gpu) && !cJSON_IsNumber(gpu))
-		return refuse(err, 400, "invalid_requisitions",
+		return batch_refuse(err, 400, "invalid_requisitions",
 		    "requisitions.gpu must be a number");
 	if (!isfinite(cpu->valuedouble) || cpu->valuedouble <= 0 ||
 	    cpu->valuedouble > BATCH_CPU_MAX ||
 	    round(cpu->valuedouble * 1000.0) < 1.0)
-		return refuse(err, 422, "invalid_requisitions",
+		return batch_refuse(err, 422, "invalid_requisitions",
 		    "requisitions.cpu must be from 0.001 to %.0f",
 		    BATCH_CPU_MAX);
 	g = cJSON_IsNumber(gpu) ? gpu->valuedouble : 0;
 	if (!isfinite(g) || g != floor(g) || g < 0 || g > BATCH_GPU_MAX)
-		return refuse(err, 422, "invalid_requisitions",
+		return batch_refuse(err, 422, "invalid_requisitions",
 		    "requisitions.gpu must be a whole number from 0 to %d",
 		    BATCH_GPU_MAX);
 	out->cpu = milli(cpu->valuedouble, out->cpu_text);
@@ -782,14 +778,14 @@ check_top(const cJSON *root, const struct batch_limits *lim,
 	    (double)out->gpu * lim->ram_per_gpu_gb, out->ram_text);
 
 	if (!cJSON_IsArray(arr))
-		return refuse(err, 400, "invalid_jobs",
+		return batch_refuse(err, 400, "invalid_jobs",
 		    "jobs is required and must be an array");
 	n = cJSON_GetArraySize(arr);
 	if (n == 0)
-		return refuse(err, 422, "invalid_jobs",
+		return batch_refuse(err, 422, "invalid_jobs",
 		    "jobs must hold at least one job");
 	if ((unsigned)n > lim->max_jobs)
-		return refuse(err, 422, "too_many_jobs",
+		return batch_refuse(err, 422, "too_many_jobs",
 		    "a batch holds at most %u jobs", lim->max_jobs);
 	if (batch_objective_check(cJSON_GetObjectItemCaseSensitive(root,
 	    "objective"), out->metric, &out->direction, err) != 0)
@@ -822,7 +818,7 @@ batch_validate(const char *body, size_t len, const struct batch_limits *lim,
 	    has_json_nul(body, len) ||
 	    (root = cJSON_ParseWithLength(body, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
-		rc = refuse(err, 400, "invalid_json",
+		rc = batch_refuse(err, 400, "invalid_json",
 		    "the body must be a JSON object in UTF-8");
 		goto out;
 	}
@@ -991,7 +987,7 @@ batch_host_check(struct db *db, const struct batch_spec *s,
 		db_res_free(res);
 		return DB_OK;
 	}
-	refuse(err, 422, "no_host_fits", "no registered host can hold cpu "
+	batch_refuse(err, 422, "no_host_fits", "no registered host can hold cpu "
 	    "%g, gpu %u and %g GB of RAM; the largest is %s (cpu %g, gpu %lld, "
 	    "%g GB of RAM)", s->cpu, s->gpu, s->ram_gb, db_res_str(res, 0, 0),
 	    db_res_dbl(res, 0, 1), db_res_int(res, 0, 2),
@@ -1188,17 +1184,6 @@ struct bacc {
 	" LEFT JOIN batches pb ON pb.id = b.promoted_batch_id " \
 	"LEFT JOIN batches fb ON fb.id = b.promoted_from_batch_id "
 
-/* Add string column c of row i as name, or null when NULL. */
-static int
-add_str_or_null(cJSON *o, const char *name, const struct db_res *res,
-    size_t i, size_t c)
-{
-	if (db_res_isnull(res, i, c))
-		return cJSON_AddNullToObject(o, name) == NULL ? -1 : 0;
-	return cJSON_AddStringToObject(o, name,
-	    db_res_str(res, i, c)) == NULL ? -1 : 0;
-}
-
 /*
  * The promotion fields of a batch object from BATCH_PROMO_COLS at column
  * c: "auto_promote" ({"top_k", "state", "error"} or null),
@@ -1215,11 +1200,11 @@ add_promotion(cJSON *o, const struct db_res *res, size_t i, size_t c)
 	} else if ((ap = cJSON_AddObjectToObject(o, "auto_promote")) == NULL ||
 	    cJSON_AddNumberToObject(ap, "top_k",
 	    (double)db_res_int(res, i, c)) == NULL ||
-	    add_str_or_null(ap, "state", res, i, c + 1) == -1 ||
-	    add_str_or_null(ap, "error", res, i, c + 2) == -1)
+	    job_add_str_or_null(ap, "state", db_res_str(res, i, c + 1)) == -1 ||
+	    job_add_str_or_null(ap, "error", db_res_str(res, i, c + 2)) == -1)
 		return -1;
-	if (add_str_or_null(o, "promoted_batch_id", res, i, c + 3) == -1 ||
-	    add_str_or_null(o, "promoted_from", res, i, c + 4) == -1)
+	if (job_add_str_or_null(o, "promoted_batch_id", db_res_str(res, i, c + 3)) == -1 ||
+	    job_add_str_or_null(o, "promoted_from", db_res_str(res, i, c + 4)) == -1)
 		return -1;
 	return 0;
 }

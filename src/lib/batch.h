@@ -220,6 +220,13 @@ struct batch_error {
 };
 
 /*
+ * Fill *err with status, code and the formatted sentence; returns 1, the
+ * "refused as a whole" outcome of the validators here and in promote.h.
+ */
+int	batch_refuse(struct batch_error *err, int status, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
  * Validate a POST /batch body of len bytes. The body as a whole:
  *   400 invalid_json          not UTF-8, not JSON, not an object, or \u0000
  *   400 invalid_mode          mode missing or not a string

@@ -170,9 +170,9 @@ struct attempts {
 	"LEFT JOIN hosts h ON h.id = j.host_id " \
 	"LEFT JOIN jobs pj ON pj.id = j.promoted_from "
 
-/* Add key: the text of a cell, or null for SQL NULL. Returns 0 or -1. */
-static int
-add_str_or_null(cJSON *obj, const char *key, const char *s)
+/* See job.h. */
+int
+job_add_str_or_null(cJSON *obj, const char *key, const char *s)
 {
 	if (s == NULL)
 		return cJSON_AddNullToObject(obj, key) == NULL ? -1 : 0;
@@ -219,8 +219,8 @@ add_attempt(cJSON *arr, const struct db_res *res, size_t i, size_t c)
 	    add_time(o, "started_at", db_res_str(res, i, c + 1)) == -1 ||
 	    add_time(o, "finished_at", db_res_str(res, i, c + 2)) == -1 ||
 	    add_int_or_null(o, "exit_code", res, i, c + 3) == -1 ||
-	    add_str_or_null(o, "error", db_res_str(res, i, c + 4)) == -1 ||
-	    add_str_or_null(o, "host", db_res_str(res, i, c + 5)) == -1)
+	    job_add_str_or_null(o, "error", db_res_str(res, i, c + 4)) == -1 ||
+	    job_add_str_or_null(o, "host", db_res_str(res, i, c + 5)) == -1)
 		return -1;
 	return 0;
 }
@@ -268,8 +268,8 @@ add_attempts(cJSON *obj, const struct db_res *res, size_t i,
 	    add_time(o, "started_at", db_res_str(res, i, 14)) == -1 ||
 	    add_time(o, "finished_at", db_res_str(res, i, 15)) == -1 ||
 	    add_int_or_null(o, "exit_code", res, i, 16) == -1 ||
-	    add_str_or_null(o, "error", db_res_str(res, i, 17)) == -1 ||
-	    add_str_or_null(o, "host", db_res_str(res, i, 19)) == -1)
+	    job_add_str_or_null(o, "error", db_res_str(res, i, 17)) == -1 ||
+	    job_add_str_or_null(o, "host", db_res_str(res, i, 19)) == -1)
 		return -1;
 	return 0;
 }
@@ -298,7 +298,7 @@ job_json(const struct db_res *res, size_t i, const struct attempts *att)
 	    db_res_str(res, i, 3)) == NULL ||
 	    cJSON_AddStringToObject(obj, "image", image) == NULL ||
 	    cJSON_AddStringToObject(obj, "mode", db_res_str(res, i, 6)) == NULL ||
-	    add_str_or_null(obj, "data_set_id", db_res_str(res, i, 7)) == -1 ||
+	    job_add_str_or_null(obj, "data_set_id", db_res_str(res, i, 7)) == -1 ||
 	    (req = cJSON_AddObjectToObject(obj, "requisitions")) == NULL ||
 	    cJSON_AddNumberToObject(req, "cpu", db_res_dbl(res, i, 8)) == NULL ||
 	    cJSON_AddNumberToObject(req, "gpu", db_res_dbl(res, i, 9)) == NULL ||
@@ -317,10 +317,10 @@ job_json(const struct db_res *res, size_t i, const struct attempts *att)
 	    cJSON_AddNullToObject(obj, "exit_code") :
 	    cJSON_AddNumberToObject(obj, "exit_code",
 	    (double)db_res_int(res, i, 16))) != NULL &&
-	    add_str_or_null(obj, "error", db_res_str(res, i, 17)) == 0 &&
-	    add_str_or_null(obj, "pending_reason",
+	    job_add_str_or_null(obj, "error", db_res_str(res, i, 17)) == 0 &&
+	    job_add_str_or_null(obj, "pending_reason",
 	    db_res_str(res, i, 18)) == 0 &&
-	    add_str_or_null(obj, "host", db_res_str(res, i, 19)) == 0;
+	    job_add_str_or_null(obj, "host", db_res_str(res, i, 19)) == 0;
 	if (!ok)
 		goto err;
 	/* The job's environment: {} when it has none. */
@@ -329,7 +329,7 @@ job_json(const struct db_res *res, size_t i, const struct attempts *att)
 		goto err;
 	cJSON_AddItemToObject(obj, "env", result);
 	/* The pilot job a promoted job reruns. */
-	if (add_str_or_null(obj, "promoted_from",
+	if (job_add_str_or_null(obj, "promoted_from",
 	    db_res_str(res, i, COL_PROMOTED)) == -1 ||
 	    add_attempts(obj, res, i, att) == -1)
 		goto err;

@@ -100,6 +100,12 @@ int	job_page_parse(const char *query, int (*status_parse)(const char *,
 cJSON	*job_result_json(const char *text, size_t len);
 
 /*
+ * Add key to obj: the string s, or null when s is NULL (an SQL NULL cell).
+ * Returns 0 or -1.
+ */
+int	job_add_str_or_null(cJSON *obj, const char *key, const char *s);
+
+/*
  * GET /job/{id}: the job of account with that UUID as the API's job object
  * (see job_list()), in *out (caller frees with cJSON_Delete()). One query,
  * two when the job has earlier attempts. Returns DB_OK, JOB_NOT_FOUND or a

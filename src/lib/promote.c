@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,24 +18,8 @@
 #include "promote.h"
 #include "util.h"
 
-static int
-refuse(struct batch_error *err, int status, const char *code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* Fill *err; returns PROMOTE_REFUSED. */
-static int
-refuse(struct batch_error *err, int status, const char *code,
-    const char *fmt, ...)
-{
-	va_list	 ap;
-
-	err->status = status;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return PROMOTE_REFUSED;
-}
+/* batch_refuse() answers 1: the refusal outcome of promote_batch() too. */
+_Static_assert(PROMOTE_REFUSED == 1, "PROMOTE_REFUSED is batch_refuse()'s 1");
 
 /* See promote.h. */
 int
@@ -55,7 +38,7 @@ promote_parse(const char *body, size_t len, struct promote_req *req,
 	    memchr(body, '\0', len) != NULL ||
 	    (root = cJSON_ParseWithLength(body, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
-		refuse(err, 400, "invalid_json",
+		batch_refuse(err, 400, "invalid_json",
 		    "the body must be a JSON object in UTF-8");
 		goto out;
 	}
@@ -63,13 +46,13 @@ promote_parse(const char *body, size_t len, struct promote_req *req,
 	ds = cJSON_GetObjectItemCaseSensitive(root, "data_set_id");
 	partial = cJSON_GetObjectItemCaseSensitive(root, "partial");
 	if (!cJSON_IsNumber(k)) {
-		refuse(err, 400, "invalid_top_k",
+		batch_refuse(err, 400, "invalid_top_k",
 		    "top_k is required and must be a number");
 		goto out;
 	}
 	v = k->valuedouble;
 	if (!isfinite(v) || v != floor(v) || v < 1 || v > BATCH_TOP_MAX) {
-		refuse(err, 422, "invalid_top_k",
+		batch_refuse(err, 422, "invalid_top_k",
 		    "top_k must be a whole number from 1 to %d", BATCH_TOP_MAX);
 		goto out;
 	}
@@ -77,7 +60,7 @@ promote_parse(const char *body, size_t len, struct promote_req *req,
 	if (ds != NULL && !cJSON_IsNull(ds)) {
 		if (!cJSON_IsString(ds) ||
 		    (n = strlen(ds->valuestring)) == 0 || n > BATCH_REF_MAX) {
-			refuse(err, 400, "invalid_data_set", "data_set_id must "
+			batch_refuse(err, 400, "invalid_data_set", "data_set_id must "
 			    "be the name or UUID of one of your data sets");
 			goto out;
 		}
@@ -86,7 +69,7 @@ promote_parse(const char *body, size_t len, struct promote_req *req,
 	}
 	if (partial != NULL && !cJSON_IsNull(partial)) {
 		if (!cJSON_IsBool(partial)) {
-			refuse(err, 400, "invalid_partial",
+			batch_refuse(err, 400, "invalid_partial",
 			    "partial must be true or false");
 			goto out;
 		}
@@ -230,17 +213,18 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 		return rc;
 	rc = db_query(db, "SELECT id, mode, cpu, gpu, ram_gb, "
 	    "objective_metric, objective_direction, auto_promote_state, "
-	    "retry_attempts, retry_on FROM batches WHERE account_id = ? AND uuid = ? FOR UPDATE",
+	    "retry_attempts, retry_on FROM batches WHERE account_id = ? AND "
+	    "uuid = ? FOR UPDATE",
 	    DB_ARGS(DB_INT(account_id), DB_STR(uuid)), &b);
 	if (rc != DB_OK)
 		goto out;
 	if (b->nrows != 1) {
-		rc = refuse(err, 404, "not_found", "no such batch");
+		rc = batch_refuse(err, 404, "not_found", "no such batch");
 		goto out;
 	}
 	*pilot_id = db_res_int(b, 0, B_ID);
 	if (strcmp(db_res_str(b, 0, B_MODE), "pilot") != 0) {
-		rc = refuse(err, 422, "not_pilot", "only a pilot batch can be "
+		rc = batch_refuse(err, 422, "not_pilot", "only a pilot batch can be "
 		    "promoted: this one already ran on the whole data");
 		goto out;
 	}
@@ -261,7 +245,7 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 		goto out;
 	pending = db_res_int(cnt, 0, 0);
 	if (pending > 0 && !req->partial) {
-		rc = refuse(err, 409, "batch_not_final", "%lld job%s of the "
+		rc = batch_refuse(err, 409, "batch_not_final", "%lld job%s of the "
 		    "batch %s not final yet: wait, or send \"partial\": true "
 		    "to promote from the jobs completed so far", pending,
 		    pending == 1 ? "" : "s", pending == 1 ? "is" : "are");
@@ -290,7 +274,7 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 		cJSON_Delete(result);
 	}
 	if (n == 0) {
-		rc = refuse(err, 422, "no_metric", "no COMPLETED job of the "
+		rc = batch_refuse(err, 422, "no_metric", "no COMPLETED job of the "
 		    "batch has a numeric %s in its result", metric);
 		goto out;
 	}
@@ -304,7 +288,7 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 		if ((rc = batch_db_lookup(&ctx, req->set_ref, &target)) < 0)
 			goto out;
 		if (rc != 0 || target.is_pilot || target.shard_count <= 0) {
-			rc = refuse(err, 422, "invalid_data_set", "%s",
+			rc = batch_refuse(err, 422, "invalid_data_set", "%s",
 			    rc != 0 ? "no such data set" : target.is_pilot ?
 			    "data_set_id names a pilot sub-set: name a data "
 			    "set (promotion runs on the whole data)" :
@@ -353,7 +337,7 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 		if (spec.jobs[k].error == NULL)
 			spec.nvalid++;
 	if (spec.nvalid == 0) {
-		rc = refuse(err, 422, "no_valid_jobs",
+		rc = batch_refuse(err, 422, "no_valid_jobs",
 		    "no chosen configuration can run on the whole data");
 		*out = batch_errors_json(&spec);
 		goto out;
@@ -362,7 +346,7 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 	util_uuid(nuuid);
 	rc = batch_insert(db, account_id, &spec, nuuid, &newid);
 	if (rc == BATCH_SET_GONE) {
-		rc = refuse(err, 409, "data_set_changed",
+		rc = batch_refuse(err, 409, "data_set_changed",
 		    "a data set of this promotion was deleted meanwhile");
 		goto out;
 	}
