@@ -345,7 +345,7 @@ print_batch(const cJSON *b)
 	static const char *const hdr[] = { "JOB", "STATUS", "COMMAND",
 	    "RESULT" };
 	struct cli_table *t;
-	const cJSON	*jobs, *j;
+	const cJSON	*jobs, *j, *ap;
 	const char	*cells[4];
 	char		 tm[32], *res;
 	size_t		 i;
@@ -359,6 +359,19 @@ print_batch(const cJSON *b)
 	    cli_jstr(b, "created_at") : "-");
 	cli_human_ms(cli_jnum(b, "processing_time", 0), tm);
 	printf("time        %s\n", tm);
+	/* Promotion: where it came from, where it went, what waits. */
+	if (cli_jstr(b, "promoted_from") != NULL)
+		printf("promoted    from pilot batch %s\n",
+		    cli_jstr(b, "promoted_from"));
+	ap = cJSON_GetObjectItemCaseSensitive(b, "auto_promote");
+	if (cJSON_IsObject(ap))
+		printf("auto        promote top %.0f: %s%s%s\n",
+		    cli_jnum(ap, "top_k", 0), cli_jstr(ap, "state") ?
+		    cli_jstr(ap, "state") : "?", cli_jstr(ap, "error") ?
+		    ": " : "", cli_jstr(ap, "error") ? cli_jstr(ap, "error") : "");
+	if (cli_jstr(b, "promoted_batch_id") != NULL)
+		printf("promoted    to production batch %s\n",
+		    cli_jstr(b, "promoted_batch_id"));
 	printf("jobs        %.0f:", cli_jnum(b, "job_count", 0));
 	for (i = 0; i < NITEMS(states); i++)
 		if (cli_jnum(b, states[i], 0) > 0)

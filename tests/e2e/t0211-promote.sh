@@ -201,7 +201,11 @@ st_expect_eq "$(sql "SELECT d.name FROM jobs j JOIN batches b ON b.id = j.batch_
 st_expect_eq "$(sql "SELECT p.uuid FROM batches b JOIN batches p ON p.id = b.promoted_batch_id WHERE b.uuid = '$PILOT'")" \
     "$OTHERB" "promoted_batch_id names the latest promotion"
 cli_run 2 batch promote "$PILOT"
-st_ok "singularity-cli batch promote --top 1 --data-set other"
+cli_run 0 batch status "$PILOT"
+grep -q "^promoted    to production batch $OTHERB\$" "$T/out" || st_fail "batch status of the pilot batch: $(cat "$T/out")"
+cli_run 0 batch status "$OTHERB"
+grep -q "^promoted    from pilot batch $PILOT\$" "$T/out" || st_fail "batch status of the promoted batch: $(cat "$T/out")"
+st_ok "singularity-cli batch promote --top 1 --data-set other; batch status shows both ends of a promotion"
 
 # --- automatic promotion ------------------------------------------------------------
 
@@ -238,6 +242,11 @@ ST_GOT=$(st_req GET "/batch/$NOMETRIC")
 st_expect_eq "$(jv '[d[0]["auto_promote"], d[0]["promoted_batch_id"]]')" \
     '[{"error": "no COMPLETED job of the batch has a numeric fitness_score in its result", "state": "failed", "top_k": 1}, null]' \
     "an automatic promotion that cannot happen"
+cli_run 0 batch status "$AUTO"
+grep -q "^auto        promote top 2: done\$" "$T/out" || st_fail "batch status of the auto batch: $(cat "$T/out")"
+cli_run 0 batch status "$NOMETRIC"
+grep -q "^auto        promote top 1: failed: no COMPLETED job of the batch has a numeric fitness_score in its result\$" "$T/out" ||
+    st_fail "batch status of the batch without the metric: $(cat "$T/out")"
 st_ok "auto_promote top_k 2 (min): promoted without a call once the pilot batch was final; a batch without the metric is marked failed"
 
 # --- production results on the whole data -----------------------------------------
