@@ -8,10 +8,11 @@
 #   - POST /batch/{id}/promote {"top_k": 3} reruns exactly the 3 best on the
 #     parent set, each job recording the pilot job it reruns, and their
 #     production results match the prediction on the whole data;
-#   - "auto_promote": {"top_k": 2} with a min objective does the same without
-#     a call, the pilot batch showing promoted_batch_id; an automatic
-#     promotion that cannot happen (no job has the metric) is marked failed
-#     with the reason;
+#   - "auto_promote": {"top_k": 3} does the same without a call (the same 3
+#     configurations), and {"top_k": 2} with a min objective promotes the 2
+#     lowest, keeping the objective and retry policy; the pilot batch shows
+#     promoted_batch_id; an automatic promotion that cannot happen (no job
+#     has the metric) is marked failed with the reason;
 #   - the refusals: 409 while jobs are not final (unless partial), 422 with
 #     no metric, 422 for a production batch, 404 for another account's,
 #     400/422 for bad bodies and bad auto_promote fields;
@@ -216,6 +217,11 @@ AUTO=$(jv 'd["batch_uuid"]')
 ST_GOT=$(st_req GET "/batch/$AUTO")
 st_expect_eq "$(jv '[d[0]["auto_promote"], d[0]["promoted_batch_id"]]')" \
     '[{"error": null, "state": "waiting", "top_k": 2}, null]' "auto_promote before the run"
+# The same as the promotion by hand above, without a call: the 3 best.
+pilot_body pilot ', "auto_promote": {"top_k": 3}'
+ST_GOT=$(st_req POST /batch "$T/req.body")
+st_check_status 201 "POST /batch (auto_promote top 3)"
+AUTO3=$(jv 'd["batch_uuid"]')
 # One that can never be promoted: no job writes fitness_score.
 body '{"mode": "pilot", "requisitions": {"cpu": 0.5}, "auto_promote": {"top_k": 1}, "jobs": [{"command": "/train.sh", "image": "singularity/testai", "image_tag": "1", "data_set_id": "promo"}]}'
 ST_GOT=$(st_req POST /batch "$T/req.body")
@@ -238,6 +244,19 @@ while read -r k s; do
 done < <(predict min | head -2)
 st_expect_eq "$(sql "SELECT GROUP_CONCAT(p.uuid ORDER BY n.idx SEPARATOR ' ') FROM jobs n JOIN batches b ON b.id = n.batch_id JOIN jobs p ON p.id = n.promoted_from WHERE b.uuid = '$AUTOPROD'")" \
     "$want" "automatically promoted configurations (2 lowest)"
+ST_GOT=$(st_req GET "/batch/$AUTO3")
+AUTO3PROD=$(jv 'd[0]["promoted_batch_id"]')
+[[ $AUTO3PROD =~ $UUID_RE ]] || st_fail "no promoted_batch_id: $(cat "$T/resp.body")"
+want=""
+while read -r k s; do
+	want="${want:+$want }$(jobn "$AUTO3" "$k")"
+done < <(predict max | head -3)
+st_expect_eq "$(sql "SELECT GROUP_CONCAT(p.uuid ORDER BY n.idx SEPARATOR ' ') FROM jobs n JOIN batches b ON b.id = n.batch_id JOIN jobs p ON p.id = n.promoted_from WHERE b.uuid = '$AUTO3PROD'")" \
+    "$want" "automatically promoted configurations (3 best)"
+# The same configurations as the promotion by hand, in the same order.
+st_expect_eq "$(sql "SELECT GROUP_CONCAT(j.command ORDER BY j.idx SEPARATOR ', ') FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE b.uuid = '$AUTO3PROD'")" \
+    "$(sql "SELECT GROUP_CONCAT(j.command ORDER BY j.idx SEPARATOR ', ') FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE b.uuid = '$PROD'")" \
+    "automatic and manual promotion of top 3"
 ST_GOT=$(st_req GET "/batch/$NOMETRIC")
 st_expect_eq "$(jv '[d[0]["auto_promote"], d[0]["promoted_batch_id"]]')" \
     '[{"error": "no COMPLETED job of the batch has a numeric fitness_score in its result", "state": "failed", "top_k": 1}, null]' \
@@ -247,12 +266,12 @@ grep -q "^auto        promote top 2: done\$" "$T/out" || st_fail "batch status o
 cli_run 0 batch status "$NOMETRIC"
 grep -q "^auto        promote top 1: failed: no COMPLETED job of the batch has a numeric fitness_score in its result\$" "$T/out" ||
     st_fail "batch status of the batch without the metric: $(cat "$T/out")"
-st_ok "auto_promote top_k 2 (min): promoted without a call once the pilot batch was final; a batch without the metric is marked failed"
+st_ok "auto_promote top_k 3 reruns the same 3 as the promotion by hand; top_k 2 with min keeps the objective and retry policy; both without a call once the pilot batch was final; a batch without the metric is marked failed"
 
 # --- production results on the whole data -----------------------------------------
 
 whole=$(sumof "$SET_ID") count=$(cut -d' ' -f2 "$T/expect/$SET_ID")
-for b in "$PROD" "$AUTOPROD" "$OTHERB"; do
+for b in "$PROD" "$AUTOPROD" "$AUTO3PROD" "$OTHERB"; do
 	[ "$b" = "$OTHERB" ] && whole=$(sumof "$OTHER_ID") count=$(cut -d' ' -f2 "$T/expect/$OTHER_ID")
 	n=0
 	while read -r uuid status w fit cnt; do
