@@ -68,6 +68,7 @@ struct db_res {
 	size_t		  ncols;
 	char		**cells;	/* nrows * ncols; NULL for SQL NULL */
 	unsigned long	 *lens;		/* byte length of each cell */
+	char		 *arena;	/* every cell, NUL-terminated, one block */
 };
 
 struct db;
