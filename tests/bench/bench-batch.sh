@@ -152,7 +152,7 @@ explain() {
 	sql "EXPLAIN $1" | awk -F'\t' '{ printf "  table %s: type %s, key %s, rows %s, %s\n", $3, $4, $6, $9, $10 }'
 }
 
-echo "bench: lighttpd (shipped template), 2 FastCGI processes per pool, real MariaDB, plain HTTP on loopback"
+echo "bench: lighttpd (shipped template: 4 FastCGI processes for /account and /batch, 2 for /ping), real MariaDB, plain HTTP on loopback"
 printf 'ping_rps=%.0f\n' "$ping"
 printf 'batch_get_10_jobs_rps=%.0f\n' "$batch"
 awk -v b="$batch" -v p="$ping" 'BEGIN { printf "batch_vs_ping_ratio=%.2f (target >= 0.50)\n", (p > 0) ? b / p : 0 }'
