@@ -533,6 +533,29 @@ responder_db_error(struct responder *rs, struct http_req *r, int rc)
 	return 0;
 }
 
+/* See responder.h. */
+int
+responder_answer(struct responder *rs, struct http_req *r, int rc,
+    cJSON *obj, const struct responder_refusal *refusals, size_t n)
+{
+	size_t	 i;
+	int	 ret;
+
+	if (rc == DB_OK)
+		ret = http_send_json(r, 200, obj);
+	else {
+		for (i = 0; i < n && refusals[i].rc != rc; i++)
+			continue;
+		if (i < n)
+			ret = http_send_error(r, refusals[i].status,
+			    refusals[i].code, "%s", refusals[i].msg);
+		else
+			ret = responder_db_error(rs, r, rc);
+	}
+	cJSON_Delete(obj);
+	return ret;
+}
+
 /* --- the request ------------------------------------------------------ */
 
 /*

@@ -35,6 +35,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "conf.h"
 #include "db.h"
 #include "http.h"
@@ -108,5 +110,21 @@ int	responder_verify(struct responder *rs, struct http_req *r);
  * 500 otherwise; the details go to the log only. Returns 0.
  */
 int	responder_db_error(struct responder *rs, struct http_req *r, int rc);
+
+/* A positive outcome of a library call and the error it is answered with. */
+struct responder_refusal {
+	int		 rc;
+	int		 status;
+	const char	*code;
+	const char	*msg;
+};
+
+/*
+ * Answer the outcome rc of a read that built obj: 200 with obj on DB_OK,
+ * the refusal of refusals[0..n) whose rc it is, else responder_db_error().
+ * obj (NULL unless DB_OK) is freed here. Returns what the answer returned.
+ */
+int	responder_answer(struct responder *rs, struct http_req *r, int rc,
+	    cJSON *obj, const struct responder_refusal *refusals, size_t n);
 
 #endif

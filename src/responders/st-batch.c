@@ -148,6 +148,15 @@ status_parse(const char *s, size_t n)
 	return batch_status_parse(s, n);
 }
 
+/* The refusals of the reads. */
+static const struct responder_refusal no_batch[] = {
+	{ BATCH_NOT_FOUND, 404, "not_found", "no such batch" },
+};
+static const struct responder_refusal bad_before[] = {
+	{ BATCH_BAD_BEFORE, 400, "invalid_before",
+	    "before must be the id of one of your batches" },
+};
+
 /* GET /batch: the caller's batches, newest first. */
 static int
 batch_list_get(struct responder *rs, struct http_req *r)
@@ -155,20 +164,13 @@ batch_list_get(struct responder *rs, struct http_req *r)
 	struct job_page	 page;
 	const char	*code = NULL, *msg = NULL;
 	cJSON		*arr = NULL;
-	int		 rc, ret;
+	int		 rc;
 
 	if (job_page_parse(r->query, status_parse, &page, &code, &msg) == -1)
 		return http_send_error(r, 400, code, "%s", msg);
 	rc = batch_list(rs->db, r->account_id, &page, &arr);
-	if (rc == BATCH_BAD_BEFORE)
-		ret = http_send_error(r, 400, "invalid_before",
-		    "before must be the id of one of your batches");
-	else if (rc != DB_OK)
-		ret = responder_db_error(rs, r, rc);
-	else
-		ret = http_send_json(r, 200, arr);
-	cJSON_Delete(arr);
-	return ret;
+	return responder_answer(rs, r, rc, arr, bad_before,
+	    NITEMS(bad_before));
 }
 
 /* GET /batch/{id}: an array of one batch. */
@@ -177,19 +179,12 @@ batch_one_get(struct responder *rs, struct http_req *r)
 {
 	char	 uuid[UUID_STR_LEN + 1];
 	cJSON	*arr = NULL;
-	int	 rc, ret;
+	int	 rc;
 
 	if (util_uuid_parse(r->params[0], uuid) == -1)
 		return not_found(r);
 	rc = batch_get(rs->db, r->account_id, uuid, &arr);
-	if (rc == BATCH_NOT_FOUND)
-		ret = not_found(r);
-	else if (rc != DB_OK)
-		ret = responder_db_error(rs, r, rc);
-	else
-		ret = http_send_json(r, 200, arr);
-	cJSON_Delete(arr);
-	return ret;
+	return responder_answer(rs, r, rc, arr, no_batch, NITEMS(no_batch));
 }
 
 /*
@@ -204,21 +199,14 @@ batch_board_get(struct responder *rs, struct http_req *r)
 	char			 uuid[UUID_STR_LEN + 1];
 	const char		*code = NULL, *msg = NULL;
 	cJSON			*obj = NULL;
-	int			 rc, ret;
+	int			 rc;
 
 	if (util_uuid_parse(r->params[0], uuid) == -1)
 		return not_found(r);
 	if (batch_board_parse(r->query, &q, &code, &msg) == -1)
 		return http_send_error(r, 400, code, "%s", msg);
 	rc = batch_leaderboard(rs->db, r->account_id, uuid, &q, &obj);
-	if (rc == BATCH_NOT_FOUND)
-		ret = not_found(r);
-	else if (rc != DB_OK)
-		ret = responder_db_error(rs, r, rc);
-	else
-		ret = http_send_json(r, 200, obj);
-	cJSON_Delete(obj);
-	return ret;
+	return responder_answer(rs, r, rc, obj, no_batch, NITEMS(no_batch));
 }
 
 /*

@@ -43,6 +43,15 @@ not_found(struct http_req *r)
 	return http_send_error(r, 404, "not_found", "no such job");
 }
 
+/* The refusals of the reads. */
+static const struct responder_refusal no_job[] = {
+	{ JOB_NOT_FOUND, 404, "not_found", "no such job" },
+};
+static const struct responder_refusal bad_before[] = {
+	{ JOB_BAD_BEFORE, 400, "invalid_before",
+	    "before must be the id of one of your jobs" },
+};
+
 /* GET /job: the caller's jobs, newest first. */
 static int
 job_list_get(struct responder *rs, struct http_req *r)
@@ -50,21 +59,14 @@ job_list_get(struct responder *rs, struct http_req *r)
 	struct job_page	 page;
 	const char	*code = NULL, *msg = NULL;
 	cJSON		*arr = NULL;
-	int		 rc, ret;
+	int		 rc;
 
 	if (job_page_parse(r->query, job_status_parse, &page, &code,
 	    &msg) == -1)
 		return http_send_error(r, 400, code, "%s", msg);
 	rc = job_list(rs->db, r->account_id, &page, &arr);
-	if (rc == JOB_BAD_BEFORE)
-		ret = http_send_error(r, 400, "invalid_before",
-		    "before must be the id of one of your jobs");
-	else if (rc != DB_OK)
-		ret = responder_db_error(rs, r, rc);
-	else
-		ret = http_send_json(r, 200, arr);
-	cJSON_Delete(arr);
-	return ret;
+	return responder_answer(rs, r, rc, arr, bad_before,
+	    NITEMS(bad_before));
 }
 
 /* GET /job/{id}: an array of one job. */
@@ -73,19 +75,12 @@ job_one_get(struct responder *rs, struct http_req *r)
 {
 	char	 uuid[UUID_STR_LEN + 1];
 	cJSON	*arr = NULL;
-	int	 rc, ret;
+	int	 rc;
 
 	if (util_uuid_parse(r->params[0], uuid) == -1)
 		return not_found(r);
 	rc = job_get(rs->db, r->account_id, uuid, &arr);
-	if (rc == JOB_NOT_FOUND)
-		ret = not_found(r);
-	else if (rc != DB_OK)
-		ret = responder_db_error(rs, r, rc);
-	else
-		ret = http_send_json(r, 200, arr);
-	cJSON_Delete(arr);
-	return ret;
+	return responder_answer(rs, r, rc, arr, no_job, NITEMS(no_job));
 }
 
 /*
