@@ -472,62 +472,93 @@ list_take(void *arg, int c, const char *v)
 	return CLI_USAGE;
 }
 
-/* batch status [ID] [--limit N]: one batch in detail, or a table. */
-int
-cli_cmd_batch_status(struct cli *cli, int argc, char **argv)
+/* What `batch status` and `job status` differ in. */
+struct status_kind {
+	const char	*cmd;		/* "batch status" */
+	const char	*noun;		/* "batch" */
+	const char	*base;		/* "/batch" */
+	void		(*print_one)(const cJSON *);
+	/* Print the objects of arr as a table; 0 when there was none. */
+	size_t		(*print_list)(const cJSON *arr);
+};
+
+/*
+ * KIND status [ID] [--limit N]: GET /KIND/ID and one object in detail, or
+ * GET /KIND[?limit=N] and a table; --json prints the answer as it came.
+ */
+static int
+status_cmd(struct cli *cli, int argc, char **argv,
+    const struct status_kind *k)
 {
 	static const struct option opts[] = {
 		{ "limit", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct list_opts o = { 0, NULL, "batch status" };
+	struct list_opts o = { 0, NULL, k->cmd };
 	struct cli_resp	 r;
-	struct cli_table *t = NULL;
 	cJSON		*arr = NULL;
-	const cJSON	*b;
-	char		*path, q[64] = "";
+	const cJSON	*one;
+	char		*path, *what, q[64] = "";
 	int		 first, rc;
 
 	memset(&r, 0, sizeof(r));
-	if ((first = cli_getopt("batch status", argc, argv, opts, list_take,
+	if ((first = cli_getopt(k->cmd, argc, argv, opts, list_take,
 	    &o)) < 0)
 		return CLI_USAGE;
 	if (argc - first > 1)
-		return cli_usage_error("batch status", "at most one batch ID");
+		return cli_usage_error(k->cmd, "at most one %s ID", k->noun);
 	if ((rc = cli_ready(cli, 1)) != CLI_OK)
 		return rc;
 	if (o.limit > 0 && argc == first)
 		snprintf(q, sizeof(q), "?limit=%llu", o.limit);
-	path = id_path("/batch", argc > first ? argv[first] : NULL, q);
-	if ((rc = get_json(cli, path, argc > first ? "GET /batch/{id}" :
-	    "GET /batch", &r, &arr)) != CLI_OK)
+	path = id_path(k->base, argc > first ? argv[first] : NULL, q);
+	what = xasprintf("GET %s%s", k->base, argc > first ? "/{id}" : "");
+	if ((rc = get_json(cli, path, what, &r, &arr)) != CLI_OK)
 		goto out;
-	if (cli->json) {
+	if (cli->json)
 		cli_print_raw(&r);
-		goto out;
-	}
-	if (argc > first) {
-		if ((b = first_of(arr)) == NULL) {
-			cli_warn("no such batch");
+	else if (argc > first) {
+		if ((one = first_of(arr)) == NULL) {
+			cli_warn("no such %s", k->noun);
 			rc = CLI_NOTFOUND;
 			goto out;
 		}
-		print_batch(b);
-		goto out;
-	}
-	t = batch_table();
-	cJSON_ArrayForEach(b, arr)
-		batch_row(t, b);
-	if (cli_table_rows(t) == 0)
-		printf("no batches yet\n");
-	else
-		cli_table_print(t, stdout);
+		k->print_one(one);
+	} else if (k->print_list(arr) == 0)
+		printf("no %s yet\n", strcmp(k->noun, "batch") == 0 ?
+		    "batches" : "jobs");
 out:
-	cli_table_free(t);
 	cJSON_Delete(arr);
 	cli_resp_free(&r);
+	free(what);
 	free(path);
 	return rc;
+}
+
+/* The batches of arr as a batch_table(). */
+static size_t
+print_batch_list(const cJSON *arr)
+{
+	struct cli_table *t = batch_table();
+	const cJSON	*b;
+	size_t		 n;
+
+	cJSON_ArrayForEach(b, arr)
+		batch_row(t, b);
+	if ((n = cli_table_rows(t)) > 0)
+		cli_table_print(t, stdout);
+	cli_table_free(t);
+	return n;
+}
+
+/* batch status [ID] [--limit N]: one batch in detail, or a table. */
+int
+cli_cmd_batch_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct status_kind k = { "batch status", "batch",
+	    "/batch", print_batch, print_batch_list };
+
+	return status_cmd(cli, argc, argv, &k);
 }
 
 /*
@@ -873,52 +904,18 @@ print_job(const cJSON *j)
 		    cli_jnum(req, "ram", 0));
 }
 
-/* job status [ID] [--limit N]: one job in detail, or a table. */
-int
-cli_cmd_job_status(struct cli *cli, int argc, char **argv)
+/* The jobs of arr as a table. */
+static size_t
+print_job_list(const cJSON *arr)
 {
-	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const hdr[] = { "JOB", "BATCH", "STATUS", "MODE",
 	    "TIME", "HOST", "COMMAND" };
-	struct list_opts o = { 0, NULL, "job status" };
-	struct cli_resp	 r;
-	struct cli_table *t = NULL;
-	cJSON		*arr = NULL;
+	struct cli_table *t;
 	const cJSON	*j;
 	const char	*cells[7];
-	char		*path, q[64] = "", tm[32];
-	int		 first, rc;
+	char		 tm[32];
+	size_t		 n;
 
-	memset(&r, 0, sizeof(r));
-	if ((first = cli_getopt("job status", argc, argv, opts, list_take,
-	    &o)) < 0)
-		return CLI_USAGE;
-	if (argc - first > 1)
-		return cli_usage_error("job status", "at most one job ID");
-	if ((rc = cli_ready(cli, 1)) != CLI_OK)
-		return rc;
-	if (o.limit > 0 && argc == first)
-		snprintf(q, sizeof(q), "?limit=%llu", o.limit);
-	path = id_path("/job", argc > first ? argv[first] : NULL, q);
-	if ((rc = get_json(cli, path, argc > first ? "GET /job/{id}" :
-	    "GET /job", &r, &arr)) != CLI_OK)
-		goto out;
-	if (cli->json) {
-		cli_print_raw(&r);
-		goto out;
-	}
-	if (argc > first) {
-		if ((j = first_of(arr)) == NULL) {
-			cli_warn("no such job");
-			rc = CLI_NOTFOUND;
-			goto out;
-		}
-		print_job(j);
-		goto out;
-	}
 	t = cli_table_new(7, (const char *const *)hdr);
 	cli_table_align(t, 4, CLI_RIGHT);
 	cli_table_limit(t, 6, 60);
@@ -933,16 +930,20 @@ cli_cmd_job_status(struct cli *cli, int argc, char **argv)
 		cells[6] = cli_jstr(j, "command");
 		cli_table_add(t, cells);
 	}
-	if (cli_table_rows(t) == 0)
-		printf("no jobs yet\n");
-	else
+	if ((n = cli_table_rows(t)) > 0)
 		cli_table_print(t, stdout);
-out:
 	cli_table_free(t);
-	cJSON_Delete(arr);
-	cli_resp_free(&r);
-	free(path);
-	return rc;
+	return n;
+}
+
+/* job status [ID] [--limit N]: one job in detail, or a table. */
+int
+cli_cmd_job_status(struct cli *cli, int argc, char **argv)
+{
+	static const struct status_kind k = { "job status", "job", "/job",
+	    print_job, print_job_list };
+
+	return status_cmd(cli, argc, argv, &k);
 }
 
 /* --- job log -------------------------------------------------------------- */
