@@ -11,6 +11,7 @@ st_init t0302-dispatch-errors
 command -v python3 >/dev/null || st_skip "python3 not installed"
 st_dockerd_start a
 SOCK=$DK_SOCK
+st_dk_watch "$SOCK"
 st_test_image singularity/testai:1
 ST_CONF_EXTRA='
 [time_limits]

@@ -15,6 +15,7 @@ st_dockerd_start a
 SOCK_A=$DK_SOCK EP_A=$DK_ENDPOINT
 st_dockerd_start b
 SOCK_B=$DK_SOCK EP_B=$DK_ENDPOINT
+st_dk_watch "$SOCK_B"
 st_test_image singularity/testai:1 "$SOCK_A"
 st_test_image singularity/testai:1 "$SOCK_B"
 ST_CONF_EXTRA='

@@ -13,8 +13,11 @@
 #   st_dk SOCK METHOD PATH [curl args]   call the Engine API (v1.41) of SOCK
 #   st_test_image NAME:TAG [SOCK]        import the test image (busybox-static
 #                                        and tests/e2e/train.sh as /train.sh)
+#   st_dk_watch SOCK             stream SOCK's container start events from
+#                                now on (for st_dk_starts)
 #   st_dk_starts SOCK NAME       how many times container NAME was started
-#                                (the engine's events since it began)
+#                                (the st_dk_watch stream, else the engine's
+#                                last 256 events)
 
 ST_DOCKERDS=""		# "sock:pid:execroot ..." of every engine started
 
@@ -194,9 +197,32 @@ st_test_image() {
 	esac
 }
 
-# st_dk_starts SOCK NAME: the number of "start" events of container NAME.
+# st_dk_watch SOCK: stream the engine's container start events from now on
+# into a file that st_dk_starts then counts from. An engine keeps only its
+# last 256 events, and an OOM-killed container alone can make dozens, so a
+# test that counts starts after OOM kills must watch from the beginning.
+st_dk_watch() {
+	local f
+	f=$T/starts.$(printf '%s' "$1" | md5sum | cut -c1-12)
+	: >"$f"
+	curl -sS -N --unix-socket "$1" \
+	    "http://localhost/v1.41/events?filters=%7B%22type%22%3A%5B%22container%22%5D%2C%22event%22%3A%5B%22start%22%5D%7D" \
+	    >>"$f" 2>/dev/null &
+	st_track_pid $!
+}
+
+# st_dk_starts SOCK NAME: the number of "start" events of container NAME:
+# from the st_dk_watch stream of SOCK when there is one, else from what the
+# engine still keeps.
 st_dk_starts() {
-	local now
+	local now f
+	f=$T/starts.$(printf '%s' "$1" | md5sum | cut -c1-12)
+	if [ -f "$f" ]; then
+		# A start of the last second may still be on its way.
+		[ $(( $(date +%s) - $(stat -c %Y "$f") )) -ge 2 ] || sleep 1
+		grep -o "\"name\":\"$2\"" "$f" | wc -l
+		return
+	fi
 	now=$(date +%s)
 	st_dk "$1" GET "/events?since=0&until=$now&filters=%7B%22type%22%3A%5B%22container%22%5D%2C%22event%22%3A%5B%22start%22%5D%7D" |
 	    grep -o "\"name\":\"$2\"" | wc -l
