@@ -9,8 +9,10 @@
 #      after one attempt;
 #   c. an OOM job: ERRORED after one attempt under the default policy; with
 #      on [oom] and 2 attempts, ERRORED after two, both OOM kills;
-#   d. GET /batch/{id} shows each batch's policy, normalized;
-#   e. bad retry bodies: 400 invalid_retry for wrong types, 422 for values.
+#   d. an image no registry gives: ERRORED after one attempt by default,
+#      after two with on [image_pull];
+#   e. GET /batch/{id} shows each batch's policy, normalized;
+#   f. bad retry bodies: 400 invalid_retry for wrong types, 422 for values.
 # Host loss (class host_failure) is t0304's.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/servers.sh"
@@ -37,14 +39,15 @@ st_lighttpd_start
 mkset retry_set 0 1
 SET=$SET_UUID
 
-# post RETRY-JSON COMMAND...: a production batch of one job per command,
-# with "retry": RETRY-JSON unless it is empty; sets ST_GOT (the status).
+# post RETRY-JSON COMMAND...: a production batch of one job per command
+# (image $IMAGE, default the test image, tag 1), with "retry": RETRY-JSON
+# unless it is empty; sets ST_GOT (the status).
 post() {
 	python3 - "$SET" "$@" >"$T/req.body" <<'EOF'
-import json, sys
+import json, os, sys
 b = {"mode": "production", "requisitions": {"cpu": 0.5},
-     "jobs": [{"command": c, "image": "singularity/testai", "image_tag": "1",
-               "data_set_id": sys.argv[1]} for c in sys.argv[3:]]}
+     "jobs": [{"command": c, "image": os.environ.get("IMAGE", "singularity/testai"),
+               "image_tag": "1", "data_set_id": sys.argv[1]} for c in sys.argv[3:]]}
 if sys.argv[2]:
     b["retry"] = json.loads(sys.argv[2])
 sys.stdout.write(json.dumps(b))
@@ -68,6 +71,9 @@ new '{"attempts": 3, "on": ["exit:7"]}' "$FAIL7"; J_A=$JOB B_A=$(sql "SELECT b.u
 new '' "$FAIL7"; J_B=$JOB
 new '' '/train.sh --mem 600'; J_C1=$JOB
 new '{"attempts": 2, "on": ["oom", "oom"]}' '/train.sh --mem 600'; J_C2=$JOB B_C2=$(sql "SELECT b.uuid FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE j.uuid = '$J_C2'")
+# An image no registry can give (the engines here have no network).
+IMAGE=nosuch/image new '{"attempts": 2, "on": ["image_pull"]}' /train.sh; J_D2=$JOB
+IMAGE=nosuch/image new '' /train.sh; J_D1=$JOB
 
 st_dispatch_until 180 "SELECT COUNT(*) FROM jobs WHERE status NOT IN ('COMPLETED','ERRORED','CANCELED')"
 
@@ -109,10 +115,21 @@ st_expect_eq "$(sql "SELECT CONCAT_WS(' ', a.failure, a.oom_killed, j.oom_killed
     "oom 1 1" "OOM job, on [oom]: both attempts OOM killed"
 st_ok "an OOM job: ERRORED after one attempt by default, after two (both OOM) with on [oom], attempts 2"
 
+# --- d. an image that cannot be pulled: retried only with image_pull -----------
+job "$J_D1"
+st_expect_eq "$(jv '[d[0]["status"], d[0]["attempt"], len(d[0]["attempts"])]')" \
+    '["ERRORED", 1, 1]' "unpullable image, default policy"
+job "$J_D2"
+st_expect_eq "$(jv '[d[0]["status"], d[0]["attempt"], len(d[0]["attempts"]), all("nosuch/image:1" in a["error"] for a in d[0]["attempts"])]')" \
+    '["ERRORED", 2, 2, true]' "unpullable image, on [image_pull]"
+st_expect_eq "$(sql "SELECT CONCAT_WS(' ', a.attempt, a.failure) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.uuid = '$J_D2'")" \
+    "1 image_pull" "unpullable image, on [image_pull]: the kept attempt"
+st_ok "an image that cannot be pulled: ERRORED after one attempt by default, after two with on [image_pull]"
+
 # GET /job (the list) renders the same attempts.
 ST_GOT=$(st_req GET "/job?limit=10")
 st_check_status 200 "GET /job"
-st_expect_eq "$(jv '[(j["attempt"], len(j["attempts"])) for j in d]')" '[[2, 2], [1, 1], [1, 1], [2, 2]]' "GET /job: attempts"
+st_expect_eq "$(jv '[(j["attempt"], len(j["attempts"])) for j in d]')" '[[1, 1], [2, 2], [2, 2], [1, 1], [1, 1], [2, 2]]' "GET /job: attempts"
 # No container left behind, of any attempt.
 st_expect_eq "$(st_dk "$DK_SOCK" GET '/containers/json?all=1')" "[]" "containers left"
 st_ok "GET /job lists the attempts too; every container removed"
@@ -123,9 +140,9 @@ st_check_status 200 "GET /batch"
 st_expect_eq "$(jv 'd[0]["retry"]')" '{"attempts": 3, "on": ["exit:7"]}' "batch a: retry"
 ST_GOT=$(st_req GET "/batch/$B_C2")
 st_expect_eq "$(jv 'd[0]["retry"]')" '{"attempts": 2, "on": ["oom"]}' "batch c2: retry (duplicate folded)"
-ST_GOT=$(st_req GET "/batch?limit=4")
+ST_GOT=$(st_req GET "/batch?limit=6")
 st_expect_eq "$(jv '[b["retry"] for b in d]')" \
-    '[{"attempts": 2, "on": ["oom"]}, {"attempts": 3, "on": ["host_failure"]}, {"attempts": 3, "on": ["host_failure"]}, {"attempts": 3, "on": ["exit:7"]}]' "GET /batch: retry (default: 3 on host_failure)"
+    '[{"attempts": 3, "on": ["host_failure"]}, {"attempts": 2, "on": ["image_pull"]}, {"attempts": 2, "on": ["oom"]}, {"attempts": 3, "on": ["host_failure"]}, {"attempts": 3, "on": ["host_failure"]}, {"attempts": 3, "on": ["exit:7"]}]' "GET /batch: retry (default: 3 on host_failure)"
 new '{"attempts": 10, "on": ["exit:255", "image_pull", "exit:1", "host_failure", "oom"]}' 'true'
 st_expect_eq "$(sql "SELECT CONCAT_WS(' ', b.retry_attempts, b.retry_on) FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE j.uuid = '$JOB'")" \
     "10 host_failure,oom,image_pull,exit:1,exit:255" "stored policy, normalized"
@@ -148,5 +165,5 @@ bad '{"on": ["timeout"]}' 422
 bad '{"on": ["exit:0"]}' 422
 bad '{"on": ["exit:256"]}' 422
 bad '{"on": ["exit:x"]}' 422
-st_expect_eq "$(sql "SELECT COUNT(*) FROM batches")" 5 "batches written"
+st_expect_eq "$(sql "SELECT COUNT(*) FROM batches")" 7 "batches written"
 st_ok "bad retry bodies: 400 invalid_retry for wrong types, 422 for bad values, nothing written"
