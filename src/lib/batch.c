@@ -1114,25 +1114,27 @@ batch_insert(struct db *db, long long account_id, struct batch_spec *s,
 	return DB_OK;
 }
 
+/* The work of batch_create(), for db_transaction(). */
+struct create_args {
+	long long		 account_id;
+	struct batch_spec	*s;
+	char			*uuid;
+};
+
 /*
- * One attempt of batch_create(): the whole transaction. Returns DB_OK
- * (committed), BATCH_SET_GONE or a db error (rolled back).
+ * One attempt of batch_create() inside an open transaction. A UUID drawn
+ * twice (the batch's or a job's) is redone with new ones, like a deadlock.
  */
 static int
-create_once(struct db *db, long long account_id, struct batch_spec *s,
-    const char *uuid)
+create_tx(struct db *db, void *p)
 {
-	long long	 bid;
-	int		 rc;
+	struct create_args	*a = p;
+	long long		 bid;
+	int			 rc;
 
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
-	if ((rc = batch_insert(db, account_id, s, uuid, &bid)) != DB_OK ||
-	    (rc = db_commit(db)) != DB_OK) {
-		db_rollback(db);
-		return rc;
-	}
-	return DB_OK;
+	util_uuid(a->uuid);
+	rc = batch_insert(db, a->account_id, a->s, a->uuid, &bid);
+	return rc == DB_DUPLICATE ? DB_RETRY : rc;
 }
 
 /* See batch.h. */
@@ -1140,17 +1142,9 @@ int
 batch_create(struct db *db, long long account_id, struct batch_spec *s,
     char uuid[UUID_STR_LEN + 1])
 {
-	int	 rc = DB_ERROR, attempt;
+	struct create_args	 a = { account_id, s, uuid };
 
-	for (attempt = 0; attempt < 3; attempt++) {
-		util_uuid(uuid);
-		rc = create_once(db, account_id, s, uuid);
-		if (rc != DB_RETRY && rc != DB_DUPLICATE)
-			break;
-		log_warn("batch insert: %s, attempt %d", rc == DB_RETRY ?
-		    "deadlock" : "duplicate uuid", attempt + 1);
-	}
-	return rc;
+	return db_transaction(db, 3, create_tx, &a);
 }
 
 /* --- database: reading ------------------------------------------------------ */

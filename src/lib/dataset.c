@@ -109,6 +109,44 @@ cell_copy(char *dst, size_t cap, const struct db_res *r, size_t row,
 	dst[n] = '\0';
 }
 
+/* The work of dataset_create(), for db_transaction(). */
+struct create_args {
+	long long	 account_id;
+	const char	*name;
+	unsigned	 pilot_count;
+	struct dataset	*out;
+	char		(*ids)[UUID_STR_LEN + 1];
+	unsigned long long set_id;
+	struct db_res	*res;		/* created_at */
+};
+
+/* One attempt of dataset_create() inside an open transaction. */
+static int
+create_tx(struct db *db, void *p)
+{
+	struct create_args	*a = p;
+	unsigned		 i;
+	int			 rc;
+
+	db_res_free(a->res);
+	a->res = NULL;
+	util_uuid(a->out->uuid);
+	rc = db_exec(db, "INSERT INTO datasets (uuid, account_id, name) "
+	    "VALUES (?, ?, ?)", DB_ARGS(DB_STR(a->out->uuid),
+	    DB_INT(a->account_id), DB_STR(a->name)), NULL, &a->set_id);
+	for (i = 0; rc == DB_OK && i < a->pilot_count; i++) {
+		util_uuid(a->ids[i]);
+		rc = db_exec(db, "INSERT INTO datasets (uuid, account_id, "
+		    "parent_id, pilot_index) VALUES (?, ?, ?, ?)",
+		    DB_ARGS(DB_STR(a->ids[i]), DB_INT(a->account_id),
+		    DB_INT(a->set_id), DB_INT(i)), NULL, NULL);
+	}
+	if (rc == DB_OK)
+		rc = db_query(db, "SELECT created_at FROM datasets WHERE id = ?",
+		    DB_ARGS(DB_INT(a->set_id)), &a->res);
+	return rc;
+}
+
 /*
  * See dataset.h. The pilots are numbered 0..pilot_count-1 in pilot_index,
  * which fixes the order of pilot_ids in every answer.
@@ -118,58 +156,32 @@ dataset_create(struct db *db, long long account_id, const char *name,
     unsigned pilot_count, struct dataset *out,
     char (**pilots)[UUID_STR_LEN + 1])
 {
-	char		 (*ids)[UUID_STR_LEN + 1] = NULL;
-	struct db_res	 *res = NULL;
-	unsigned long long set_id = 0;
-	unsigned	  i;
-	int		  rc = DB_ERROR, attempt;
+	struct create_args	 a;
+	int			 rc;
 
 	*pilots = NULL;
 	memset(out, 0, sizeof(*out));
-	ids = xcalloc(pilot_count > 0 ? pilot_count : 1, sizeof(*ids));
-	for (attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		util_uuid(out->uuid);
-		if ((rc = db_begin(db)) != DB_OK)
-			goto err;
-		rc = db_exec(db, "INSERT INTO datasets (uuid, account_id, name) "
-		    "VALUES (?, ?, ?)", DB_ARGS(DB_STR(out->uuid),
-		    DB_INT(account_id), DB_STR(name)), NULL, &set_id);
-		for (i = 0; rc == DB_OK && i < pilot_count; i++) {
-			util_uuid(ids[i]);
-			rc = db_exec(db, "INSERT INTO datasets (uuid, account_id,"
-			    " parent_id, pilot_index) VALUES (?, ?, ?, ?)",
-			    DB_ARGS(DB_STR(ids[i]), DB_INT(account_id),
-			    DB_INT(set_id), DB_INT(i)), NULL, NULL);
-		}
-		if (rc == DB_OK)
-			rc = db_query(db, "SELECT created_at FROM datasets "
-			    "WHERE id = ?", DB_ARGS(DB_INT(set_id)), &res);
-		if (rc == DB_OK)
-			rc = db_commit(db);
-		else
-			db_rollback(db);
-		if (rc != DB_RETRY)
-			break;
-		db_res_free(res);
-		res = NULL;
-	}
-	if (rc == DB_DUPLICATE) {
+	memset(&a, 0, sizeof(a));
+	a.account_id = account_id;
+	a.name = name;
+	a.pilot_count = pilot_count;
+	a.out = out;
+	a.ids = xcalloc(pilot_count > 0 ? pilot_count : 1, sizeof(*a.ids));
+	rc = db_transaction(db, TX_ATTEMPTS, create_tx, &a);
+	if (rc == DB_DUPLICATE)
 		rc = DATASET_NAME_TAKEN;
-		goto err;
+	if (rc != DB_OK) {
+		db_res_free(a.res);
+		free(a.ids);
+		return rc;
 	}
-	if (rc != DB_OK)
-		goto err;
-	out->id = (long long)set_id;
+	out->id = (long long)a.set_id;
 	snprintf(out->name, sizeof(out->name), "%s", name);
-	if (res != NULL && res->nrows == 1)
-		util_db_time_to_iso(db_res_str(res, 0, 0), out->created_at);
-	db_res_free(res);
-	*pilots = ids;
+	if (a.res != NULL && a.res->nrows == 1)
+		util_db_time_to_iso(db_res_str(a.res, 0, 0), out->created_at);
+	db_res_free(a.res);
+	*pilots = a.ids;
 	return DB_OK;
-err:
-	db_res_free(res);
-	free(ids);
-	return rc;
 }
 
 /* Columns of a dataset row, for fill_dataset(). */
@@ -536,6 +548,26 @@ add_shard_tx(struct db *db, const struct dataset *target, const char *sha256,
 	return rc;
 }
 
+/* The arguments of add_shard_tx(), for db_transaction(). */
+struct add_shard_args {
+	const struct dataset	*target;
+	const char		*sha256;
+	unsigned long long	 size;
+	int			(*commit)(void *);
+	void			*arg;
+	struct dataset_added	*out;
+};
+
+static int
+add_shard_once(struct db *db, void *p)
+{
+	struct add_shard_args	*a = p;
+
+	memset(a->out, 0, sizeof(*a->out));
+	return add_shard_tx(db, a->target, a->sha256, a->size, a->commit,
+	    a->arg, a->out);
+}
+
 /*
  * See dataset.h.
  */
@@ -544,22 +576,9 @@ dataset_add_shard(struct db *db, const struct dataset *target,
     const char *sha256, unsigned long long size, int (*commit)(void *),
     void *arg, struct dataset_added *out)
 {
-	int	 rc = DB_ERROR, attempt;
+	struct add_shard_args	 a = { target, sha256, size, commit, arg, out };
 
-	for (attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		memset(out, 0, sizeof(*out));
-		if ((rc = db_begin(db)) != DB_OK)
-			return rc;
-		rc = add_shard_tx(db, target, sha256, size, commit, arg, out);
-		if (rc == DB_OK)
-			rc = db_commit(db);
-		else
-			db_rollback(db);
-		if (rc != DB_RETRY)
-			break;
-		log_info("shard upload: deadlock, attempt %d", attempt + 1);
-	}
-	return rc;
+	return db_transaction(db, TX_ATTEMPTS, add_shard_once, &a);
 }
 
 /*
@@ -583,10 +602,19 @@ check_unused(struct db *db, long long set_id)
 	return rc;
 }
 
+/* The arguments of remove_shard_tx(), for db_transaction(). */
+struct remove_shard_args {
+	long long	 set_id;
+	const char	*sha256;
+};
+
 /* One attempt of dataset_remove_shard() inside an open transaction. */
 static int
-remove_shard_tx(struct db *db, long long set_id, const char *sha256)
+remove_shard_tx(struct db *db, void *p)
 {
+	const struct remove_shard_args *a = p;
+	long long		 set_id = a->set_id;
+	const char		*sha256 = a->sha256;
 	unsigned long long	 affected = 0;
 	int			 rc;
 
@@ -612,29 +640,20 @@ int
 dataset_remove_shard(struct db *db, const struct dataset *target,
     const char *sha256)
 {
-	long long	 set_id;
-	int		 rc = DB_ERROR, attempt;
+	struct remove_shard_args a;
 
-	set_id = target->parent_id != 0 ? target->parent_id : target->id;
-	for (attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		if ((rc = db_begin(db)) != DB_OK)
-			return rc;
-		rc = remove_shard_tx(db, set_id, sha256);
-		if (rc == DB_OK)
-			rc = db_commit(db);
-		else
-			db_rollback(db);
-		if (rc != DB_RETRY)
-			break;
-	}
-	return rc;
+	a.set_id = target->parent_id != 0 ? target->parent_id : target->id;
+	a.sha256 = sha256;
+	return db_transaction(db, TX_ATTEMPTS, remove_shard_tx, &a);
 }
 
-/* One attempt of dataset_delete() inside an open transaction. */
+/* One attempt of dataset_delete() inside an open transaction; p is the
+ * set's id (long long). */
 static int
-delete_tx(struct db *db, long long set_id)
+delete_tx(struct db *db, void *p)
 {
-	int	 rc;
+	long long	 set_id = *(const long long *)p;
+	int		 rc;
 
 	if ((rc = lock_set(db, set_id)) != DB_OK)
 		return rc;
@@ -651,22 +670,11 @@ delete_tx(struct db *db, long long set_id)
 int
 dataset_delete(struct db *db, const struct dataset *set)
 {
-	int	 rc = DB_ERROR, attempt;
+	long long	 id = set->id;
 
 	if (set->parent_id != 0)
 		return DATASET_IS_PILOT;
-	for (attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		if ((rc = db_begin(db)) != DB_OK)
-			return rc;
-		rc = delete_tx(db, set->id);
-		if (rc == DB_OK)
-			rc = db_commit(db);
-		else
-			db_rollback(db);
-		if (rc != DB_RETRY)
-			break;
-	}
-	return rc;
+	return db_transaction(db, TX_ATTEMPTS, delete_tx, &id);
 }
 
 /*
@@ -751,6 +759,23 @@ gc_shard_tx(struct db *db, const char *sha256,
 	return DB_OK;
 }
 
+/* The arguments of gc_shard_tx(), for db_transaction(). */
+struct gc_shard_args {
+	const char	*sha256;
+	int		(*remove)(void *, const char *);
+	void		*arg;
+	int		*removed;
+};
+
+static int
+gc_shard_once(struct db *db, void *p)
+{
+	struct gc_shard_args	*a = p;
+
+	*a->removed = 0;
+	return gc_shard_tx(db, a->sha256, a->remove, a->arg, a->removed);
+}
+
 /*
  * See dataset.h.
  */
@@ -758,19 +783,7 @@ int
 dataset_gc_shard(struct db *db, const char *sha256,
     int (*remove)(void *, const char *), void *arg, int *removed)
 {
-	int	 rc = DB_ERROR, attempt;
+	struct gc_shard_args	 a = { sha256, remove, arg, removed };
 
-	for (attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		*removed = 0;
-		if ((rc = db_begin(db)) != DB_OK)
-			return rc;
-		rc = gc_shard_tx(db, sha256, remove, arg, removed);
-		if (rc == DB_OK)
-			rc = db_commit(db);
-		else
-			db_rollback(db);
-		if (rc != DB_RETRY)
-			break;
-	}
-	return rc;
+	return db_transaction(db, TX_ATTEMPTS, gc_shard_once, &a);
 }

@@ -768,6 +768,28 @@ db_commit(struct db *db)
 	return rc;
 }
 
+/* See db.h. */
+int
+db_transaction(struct db *db, int attempts, int (*fn)(struct db *, void *),
+    void *arg)
+{
+	int	 rc = DB_ERROR, attempt;
+
+	for (attempt = 1; attempt <= attempts; attempt++) {
+		if ((rc = db_begin(db)) != DB_OK)
+			return rc;
+		if ((rc = fn(db, arg)) == DB_OK)
+			rc = db_commit(db);	/* rolls back when it fails */
+		else
+			db_rollback(db);
+		if (rc != DB_RETRY)
+			break;
+		log_warn("transaction met a deadlock (attempt %d of %d)%s",
+		    attempt, attempts, attempt < attempts ? ": redone" : "");
+	}
+	return rc;
+}
+
 /*
  * See db.h. Errors are ignored: a rollback that cannot reach the server
  * has nothing left to undo (the server drops the transaction with the

@@ -106,6 +106,17 @@ int		 db_commit(struct db *db);
 void		 db_rollback(struct db *db);
 int		 db_in_transaction(const struct db *db);
 
+/*
+ * Run fn(db, arg) inside a transaction: committed when fn returns DB_OK,
+ * rolled back when it returns anything else. The whole is run again, up to
+ * attempts times in all, while fn or the commit meet a deadlock or a lock
+ * wait timeout (DB_RETRY): fn must start from scratch on each call (reset
+ * what it fills, draw new UUIDs). Returns DB_OK, fn's outcome, or a db
+ * error of begin or commit.
+ */
+int		 db_transaction(struct db *db, int attempts,
+		    int (*fn)(struct db *, void *), void *arg);
+
 /* Last error text of the server or client library, for the log only. */
 const char	*db_error(const struct db *db);
 

@@ -186,11 +186,11 @@ fail:
 }
 
 /*
- * One attempt of promote_batch(): the whole transaction. On a refusal
- * with code no_valid_jobs, *out is the errors array.
+ * One attempt of promote_batch() inside an open transaction. On DB_OK *out
+ * is the answer; on a refusal with code no_valid_jobs, the errors array.
  */
 static int
-promote_once(struct db *db, long long account_id, const char *uuid,
+promote_tx(struct db *db, long long account_id, const char *uuid,
     const struct promote_req *req, int automatic, cJSON **out,
     struct batch_error *err, long long *pilot_id)
 {
@@ -208,9 +208,6 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 
 	memset(&spec, 0, sizeof(spec));
 	memset(&target, 0, sizeof(target));
-	*out = NULL;
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
 	rc = db_query(db, "SELECT id, mode, cpu, gpu, ram_gb, "
 	    "objective_metric, objective_direction, auto_promote_state, "
 	    "retry_attempts, retry_on FROM batches WHERE account_id = ? AND "
@@ -356,16 +353,12 @@ promote_once(struct db *db, long long account_id, const char *uuid,
 	    "auto_promote_state = IF(auto_promote_state = 'waiting', 'done', "
 	    "auto_promote_state) WHERE id = ?",
 	    DB_ARGS(DB_INT(newid), DB_INT(*pilot_id)), NULL, NULL);
-	if (rc != DB_OK || (rc = db_commit(db)) != DB_OK)
+	if (rc != DB_OK)
 		goto out;
-	log_info("batch %s promoted%s: top %u -> production batch %s, %zu "
-	    "jobs, %zu refused", uuid, automatic ? " automatically" : "",
-	    req->top_k, nuuid, spec.nvalid, spec.njobs - spec.nvalid);
+	/* Before the commit: an answer that cannot be made undoes it all. */
 	if ((*out = answer(&spec, nuuid, uuid, res, rows)) == NULL)
-		rc = DB_ERROR;	/* committed: the batch exists regardless */
+		rc = DB_ERROR;
 out:
-	if (rc != DB_OK && db_in_transaction(db))
-		db_rollback(db);
 	free(target.pilots);
 	batch_spec_free(&spec);
 	free(rows);
@@ -375,35 +368,63 @@ out:
 	return rc;
 }
 
+/* The arguments of promote_tx(), for db_transaction(). */
+struct promote_args {
+	long long		 account_id;
+	const char		*uuid;
+	const struct promote_req *req;
+	int			 automatic;
+	cJSON			**out;
+	struct batch_error	*err;
+	long long		 pilot_id;
+};
+
+/* promote_tx() from scratch; a UUID drawn twice is redone like a deadlock. */
+static int
+promote_once(struct db *db, void *p)
+{
+	struct promote_args	*a = p;
+	int			 rc;
+
+	cJSON_Delete(*a->out);
+	*a->out = NULL;
+	memset(a->err, 0, sizeof(*a->err));
+	rc = promote_tx(db, a->account_id, a->uuid, a->req, a->automatic,
+	    a->out, a->err, &a->pilot_id);
+	return rc == DB_DUPLICATE ? DB_RETRY : rc;
+}
+
 /* See promote.h. */
 int
 promote_batch(struct db *db, long long account_id, const char *uuid,
     const struct promote_req *req, int automatic, cJSON **out,
     struct batch_error *err)
 {
-	long long	 pilot_id = 0;
-	int		 rc = DB_ERROR, attempt;
+	struct promote_args	 a = { account_id, uuid, req, automatic, out,
+	    err, 0 };
+	const cJSON		*id;
+	int			 rc;
 
-	memset(err, 0, sizeof(*err));
 	*out = NULL;
-	for (attempt = 0; attempt < 3; attempt++) {
+	rc = db_transaction(db, 3, promote_once, &a);
+	if (rc == DB_OK) {
+		id = cJSON_GetObjectItemCaseSensitive(*out, "batch_uuid");
+		log_info("batch %s promoted%s: top %u -> production batch %s",
+		    uuid, automatic ? " automatically" : "", req->top_k,
+		    cJSON_IsString(id) ? id->valuestring : "?");
+		return DB_OK;
+	}
+	if (rc != PROMOTE_REFUSED) {
 		cJSON_Delete(*out);
 		*out = NULL;
-		rc = promote_once(db, account_id, uuid, req, automatic, out,
-		    err, &pilot_id);
-		if (rc != DB_RETRY && rc != DB_DUPLICATE)
-			break;
-		log_warn("promotion of batch %s: %s, attempt %d", uuid,
-		    rc == DB_RETRY ? "deadlock" : "duplicate uuid",
-		    attempt + 1);
 	}
 	/* An automatic promotion that can never happen says why, once. */
-	if (automatic && rc == PROMOTE_REFUSED && pilot_id > 0 &&
+	if (automatic && rc == PROMOTE_REFUSED && a.pilot_id > 0 &&
 	    strcmp(err->code, "batch_not_final") != 0) {
 		if (db_exec(db, "UPDATE batches SET auto_promote_state = "
 		    "'failed', auto_promote_error = LEFT(?, 512) WHERE id = ? "
 		    "AND auto_promote_state = 'waiting'",
-		    DB_ARGS(DB_STR(err->msg), DB_INT(pilot_id)), NULL,
+		    DB_ARGS(DB_STR(err->msg), DB_INT(a.pilot_id)), NULL,
 		    NULL) != DB_OK)
 			return DB_ERROR;
 		log_warn("automatic promotion of batch %s failed: %s", uuid,
