@@ -593,6 +593,20 @@ out:
 	return rc;
 }
 
+/* The archive endpoint of container id at path (malloc'd). */
+static char *
+archive_url(const char *id, const char *path)
+{
+	char	*ei, *ep, *url;
+
+	ei = url_escape(id, NULL);
+	ep = url_escape(path, NULL);
+	url = xasprintf(API "/containers/%s/archive?path=%s", ei, ep);
+	free(ep);
+	free(ei);
+	return url;
+}
+
 /* See docker.h. */
 int
 docker_archive_put(struct docker *d, const char *id, const char *path,
@@ -600,13 +614,11 @@ docker_archive_put(struct docker *d, const char *id, const char *path,
 {
 	struct docker_buf	 b = { 0 };
 	struct req		 r;
-	char			*ei, *ep, *url;
+	char			*url;
 	long			 status;
 	int			 rc;
 
-	ei = url_escape(id, NULL);
-	ep = url_escape(path, NULL);
-	url = xasprintf(API "/containers/%s/archive?path=%s", ei, ep);
+	url = archive_url(id, path);
 	memset(&r, 0, sizeof(r));
 	r.method = "PUT";
 	r.path = url;
@@ -616,8 +628,6 @@ docker_archive_put(struct docker *d, const char *id, const char *path,
 	r.timeout = TIMEOUT_ARCHIVE;
 	rc = request(d, &r, &status, &b, ERRBODY_MAX);
 	free(url);
-	free(ep);
-	free(ei);
 	docker_buf_free(&b);
 	return rc;
 }
@@ -650,13 +660,11 @@ docker_archive_get(struct docker *d, const char *id, const char *path,
 	struct docker_buf	 b = { 0 };
 	struct fsink		 fs = { f, 0, max };
 	struct req		 r;
-	char			*ei, *ep, *url;
+	char			*url;
 	long			 status;
 	int			 rc;
 
-	ei = url_escape(id, NULL);
-	ep = url_escape(path, NULL);
-	url = xasprintf(API "/containers/%s/archive?path=%s", ei, ep);
+	url = archive_url(id, path);
 	memset(&r, 0, sizeof(r));
 	r.method = "GET";
 	r.path = url;
@@ -670,8 +678,6 @@ docker_archive_get(struct docker *d, const char *id, const char *path,
 		rc = DOCKER_ERROR;
 	}
 	free(url);
-	free(ep);
-	free(ei);
 	docker_buf_free(&b);
 	return rc;
 }
