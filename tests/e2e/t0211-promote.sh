@@ -13,6 +13,7 @@
 #     lowest, keeping the objective and retry policy; the pilot batch shows
 #     promoted_batch_id; an automatic promotion that cannot happen (no job
 #     has the metric) is marked failed with the reason;
+#   - "partial": true promotes from the jobs completed so far;
 #   - the refusals: 409 while jobs are not final (unless partial), 422 with
 #     no metric, 422 for a production batch, 404 for another account's,
 #     400/422 for bad bodies and bad auto_promote fields;
@@ -207,6 +208,24 @@ grep -q "^promoted    to production batch $OTHERB\$" "$T/out" || st_fail "batch 
 cli_run 0 batch status "$OTHERB"
 grep -q "^promoted    from pilot batch $PILOT\$" "$T/out" || st_fail "batch status of the promoted batch: $(cat "$T/out")"
 st_ok "singularity-cli batch promote --top 1 --data-set other; batch status shows both ends of a promotion"
+
+# --- partial promotion ---------------------------------------------------------------
+
+# A pilot batch of two configurations, one COMPLETED (set in MariaDB, as the
+# dispatcher would) and one still QUEUED: 409 without partial, 201 with it,
+# from the completed one only.
+body '{"mode": "pilot", "requisitions": {"cpu": 0.5}, "jobs": [{"command": "/train.sh --weight 3", "image": "singularity/testai", "image_tag": "1", "data_set_id": "promo"}, {"command": "/train.sh --weight 5", "image": "singularity/testai", "image_tag": "1", "data_set_id": "promo"}]}'
+ST_GOT=$(st_req POST /batch "$T/req.body")
+st_check_status 201 "POST /batch (for a partial promotion)"
+PART=$(jv 'd["batch_uuid"]')
+sql "UPDATE jobs SET status = 'COMPLETED', result = '{\"fitness_score\": 7}', processing_time_ms = 10, exit_code = 0, pending_reason = NULL WHERE uuid = '$(jobn "$PART" 0)'"
+promote "$PART" '{"top_k": 2}'
+st_check_error 409 batch_not_final "promote with a job still queued"
+promote "$PART" '{"top_k": 2, "partial": true}'
+st_check_status 201 "partial promotion"
+st_expect_eq "$(jv '[d["successful"], d["failed"], [(j["promoted_from"], j["metric"], j["data_set_id"]) for j in d["jobs"]]]')" \
+    "[1, 0, [[\"$(jobn "$PART" 0)\", 7, \"$SET\"]]]" "partial promotion: the completed configuration only"
+st_ok "partial promotion: 409 while a job is queued, then only the completed configuration with partial"
 
 # --- automatic promotion ------------------------------------------------------------
 
