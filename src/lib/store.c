@@ -537,17 +537,15 @@ int
 store_tmp_commit_job(struct store_tmp *t, const char *root,
     enum store_job_kind kind, const char *job_uuid)
 {
-	char	*d1 = NULL, *d2 = NULL, *final = NULL;
+	char	*d2 = NULL, *final = NULL;
 	int	 rc = STORE_ERROR, e;
 
 	if ((final = store_job_path(root, kind, job_uuid)) == NULL) {
 		errno = EINVAL;
 		goto err;
 	}
-	d1 = xasprintf("%s/%s", root, job_dirs[kind]);
-	d2 = xasprintf("%s/%.2s", d1, job_uuid);
-	if ((rc = mkdir_durable(d1, root)) != STORE_OK ||
-	    (rc = mkdir_durable(d2, d1)) != STORE_OK)
+	d2 = xasprintf("%s/%s/%.2s", root, job_dirs[kind], job_uuid);
+	if ((rc = store_job_mkdir(root, kind, job_uuid)) != STORE_OK)
 		goto err;
 	if (close(t->fd) == -1) {
 		t->fd = -1;
@@ -569,6 +567,29 @@ err:
 	errno = e;
 out:
 	free(final);
+	free(d2);
+	return rc;
+}
+
+/*
+ * See store.h.
+ */
+int
+store_job_mkdir(const char *root, enum store_job_kind kind,
+    const char *job_uuid)
+{
+	char	*d1, *d2;
+	int	 rc;
+
+	if (!job_uuid_ok(job_uuid) || (kind != STORE_JOB_MODEL &&
+	    kind != STORE_JOB_LOG)) {
+		errno = EINVAL;
+		return STORE_ERROR;
+	}
+	d1 = xasprintf("%s/%s", root, job_dirs[kind]);
+	d2 = xasprintf("%s/%.2s", d1, job_uuid);
+	if ((rc = mkdir_durable(d1, root)) == STORE_OK)
+		rc = mkdir_durable(d2, d1);
 	free(d1);
 	free(d2);
 	return rc;

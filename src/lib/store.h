@@ -118,7 +118,8 @@ int	store_shard_list(const char *root,
  * before it reaches here):
  *
  *   ROOT/models/ab/<job uuid>.zip   the model zip the dispatcher collected
- *   ROOT/logs/ab/<job uuid>.log     the last 1 MiB of the job's output
+ *   ROOT/logs/ab/<job uuid>.log     the log of the job's first attempt
+ *                                   (joblog.h: later attempts, the layout)
  *
  * where ab are the UUID's first two characters.
  */
@@ -139,6 +140,13 @@ char	*store_job_path(const char *root, enum store_job_kind kind,
  */
 int	store_tmp_commit_job(struct store_tmp *t, const char *root,
 	    enum store_job_kind kind, const char *job_uuid);
+
+/*
+ * Make the directories of a job file (ROOT/<kind>/ab) when missing, each
+ * new one made durable. Returns an enum store_rc.
+ */
+int	store_job_mkdir(const char *root, enum store_job_kind kind,
+	    const char *job_uuid);
 
 /* Remove a job file; a missing file is success. Returns an enum store_rc. */
 int	store_job_remove(const char *root, enum store_job_kind kind,
