@@ -146,7 +146,7 @@ registry_server_valid(const char *s, size_t n, char *out, size_t outlen)
 	char		 buf[INET6_ADDRSTRLEN];
 	struct in6_addr	 a6;
 	const char	*close, *colon, *rest;
-	size_t		 hlen;
+	size_t		 hlen, i;
 
 	if (outlen > 0)
 		out[0] = '\0';
@@ -158,6 +158,12 @@ registry_server_valid(const char *s, size_t n, char *out, size_t outlen)
 		hlen = (size_t)(close - s) - 1;
 		if (hlen == 0 || hlen >= sizeof(buf))
 			return 0;
+		/* inet_pton() would stop at a NUL: every byte is checked. */
+		for (i = 1; i <= hlen; i++)
+			if (!is_digit((unsigned char)s[i]) && s[i] != ':' &&
+			    s[i] != '.' && !(to_lower((unsigned char)s[i]) >=
+			    'a' && to_lower((unsigned char)s[i]) <= 'f'))
+				return 0;
 		memcpy(buf, s + 1, hlen);
 		buf[hlen] = '\0';
 		if (inet_pton(AF_INET6, buf, &a6) != 1)

@@ -230,6 +230,10 @@ test_server_valid(void **state)
 	assert_int_equal(registry_server_valid(big, 63, out, sizeof(out)), 1);
 	/* A NUL inside, and an output too small. */
 	assert_int_equal(registry_server_valid("a\0b", 3, out, sizeof(out)), 0);
+	assert_int_equal(registry_server_valid("[::\0\0001]", 7, out,
+	    sizeof(out)), 0);
+	assert_int_equal(registry_server_valid("[::1]\0", 6, out, sizeof(out)),
+	    0);
 	assert_int_equal(registry_server_valid("localhost", 9, out, 9), 0);
 	assert_int_equal(registry_server_valid("localhost", 9, out, 10), 1);
 	assert_int_equal(registry_server_valid(NULL, 0, out, sizeof(out)), 0);
