@@ -146,6 +146,19 @@ st_check_common() {
 	st_check_error 404 not_found "GET /"
 	st_ok "unknown paths 404 not_found JSON (/nope, /account/x, /)"
 
+	# /account/registries and below reach st-account (the catch-all would
+	# answer 404 to each), a percent-encoded server too.
+	ST_GOT=$(st_req GET /account/registries)
+	st_check_status 200 "signed GET /account/registries"
+	st_expect_eq "$(st_json registries)" "[]" "GET /account/registries: none yet"
+	ST_GOT=$(st_req DELETE /account/registries/a_b)
+	st_check_error 422 invalid_server "DELETE /account/registries/a_b"
+	ST_GOT=$(st_req DELETE /account/registries/%5B%3A%3A1%5D%3A5000)
+	st_check_error 404 not_found "DELETE /account/registries/%5B%3A%3A1%5D%3A5000"
+	st_expect_eq "$(st_json error)" "you have no registry credentials for that server" \
+	    "DELETE /account/registries/{percent-encoded server}: st-account's sentence"
+	st_ok "/account/registries and /account/registries/{server} reach st-account"
+
 	printf '{}' >"$T/empty.json"
 	ST_GOT=$(st_req POST /account "$T/empty.json")
 	st_check_error 405 method_not_allowed "POST /account"
