@@ -47,6 +47,7 @@ for t in "$@"; do
 	fuzz_shard_path) srcs="route.c util.c dataset.c db.c log.c store.c" ;;
 	fuzz_batch)	srcs="batch.c job.c retry.c dataset.c db.c log.c util.c store.c" ;;
 	fuzz_promote)	srcs="promote.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c" ;;
+	fuzz_registry)	srcs="registry.c seal.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c" ;;
 	fuzz_docker_inspect) srcs="../dispatcher/docker-parse.c util.c" ;;
 	fuzz_docker_logs) srcs="../dispatcher/docker-parse.c util.c" ;;
 	*)		echo "build.sh: unknown target $t (add its sources here)" >&2; exit 1 ;;
