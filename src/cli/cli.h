@@ -11,6 +11,7 @@
  *   cli-data.c      dataset add|summary|list
  *   cli-batch.c     batch, job, leaderboard
  *   cli-misc.c      ping, whoami, model download
+ *   cli-registry.c  registry add|list|remove
  *   singularity-cli.c  argument parsing and the command table
  */
 #ifndef ST_CLI_H
@@ -392,6 +393,9 @@ int	 cli_cmd_leaderboard(struct cli *, int, char **);
 int	 cli_cmd_dataset_add(struct cli *, int, char **);
 int	 cli_cmd_dataset_summary(struct cli *, int, char **);
 int	 cli_cmd_dataset_list(struct cli *, int, char **);
+int	 cli_cmd_registry_add(struct cli *, int, char **);
+int	 cli_cmd_registry_list(struct cli *, int, char **);
+int	 cli_cmd_registry_remove(struct cli *, int, char **);
 
 /*
  * Parse a command's options with getopt_long (options may follow the

@@ -113,6 +113,25 @@ static const struct cmd cmds[] = {
 	  "Download the model zip a job wrote (GET /model/[BATCH/]JOB) to P,\n"
 	  "or to P/JOB.zip when P is a folder. The file appears only complete,\n"
 	  "its SHA-256 checked against the server's.\n" },
+	{ "registry add", cli_cmd_registry_add,
+	  "SERVER --username U --password-stdin",
+	  "Keep your credentials for a private Docker registry (POST\n"
+	  "/account/registries): the dispatcher pulls your jobs' images from\n"
+	  "SERVER with them. SERVER is the registry's host name or address with\n"
+	  "an optional :port, as in the image reference (registry.example.com,\n"
+	  "localhost:5000; docker.io for Docker Hub). Adding SERVER again\n"
+	  "replaces its username and password.\n"
+	  "  --username U      the registry account\n"
+	  "  --password-stdin  read the password (or token) from standard\n"
+	  "                    input, one final newline taken off; it is never\n"
+	  "                    taken from the command line\n"
+	  "The server keeps the password sealed and never shows it again.\n" },
+	{ "registry list", cli_cmd_registry_list, "",
+	  "The registries you keep credentials for, with their usernames\n"
+	  "(GET /account/registries); passwords are never shown.\n" },
+	{ "registry remove", cli_cmd_registry_remove, "SERVER",
+	  "Forget your credentials for SERVER (DELETE\n"
+	  "/account/registries/SERVER).\n" },
 	{ "leaderboard", cli_cmd_leaderboard,
 	  "BATCH [--metric KEY] [--top N] [--ascending]",
 	  "The batch's jobs ranked by a number in their result, best first.\n"
@@ -312,7 +331,7 @@ main(int argc, char *argv[])
 	char			**rest = NULL, *name = NULL, **cargv = NULL;
 	int			 help = 0, version = 0, nrest = 0, used, rc, i;
 	static const char *const groups[] = { "batch", "job", "dataset",
-	    "model" };
+	    "model", "registry" };
 	size_t			 g;
 
 	memset(&cli, 0, sizeof(cli));
