@@ -34,6 +34,8 @@ COMMANDS=(
 	"dataset list"
 	"model download $NOID --download-path $T/model.zip"
 	"leaderboard $NOID"
+	"registry list"
+	"registry remove nosuch.example.com"
 )
 # Those naming something that does not exist: 404.
 NOTFOUND=(
@@ -48,13 +50,15 @@ NOTFOUND=(
 	"model download $NOID --download-path $T/model.zip"
 	"model download $NOID $NOID --download-path $T/model.zip"
 	"leaderboard $NOID"
+	"registry remove nosuch.example.com"
 )
 
 # --- --help and usage -----------------------------------------------------------
 
 for c in ping whoami "batch create" "batch status" "batch summary" "batch cancel" \
     "batch wait" "job status" "job cancel" "job log" "dataset add" \
-    "dataset summary" "dataset list" "model download" leaderboard; do
+    "dataset summary" "dataset list" "model download" leaderboard \
+    "registry add" "registry list" "registry remove"; do
 	# shellcheck disable=SC2086
 	cli_run 0 $c --help
 	grep -q "^usage: singularity-cli $c" "$T/out" || st_fail "$c --help: $(head -3 "$T/out")"
@@ -84,6 +88,14 @@ cli_run 2 job log
 cli_run 2 model download "$NOID"
 cli_run 2 leaderboard "$NOID" --top 0
 cli_run 2 whoami --api-key
+cli_run 2 registry
+cli_run 2 registry add --username u --password-stdin
+cli_run 2 registry add r.example --password-stdin
+cli_run 2 registry add r.example --username u
+grep -q -- '--password-stdin is needed' "$T/err" || st_fail "registry add without --password-stdin: $(cat "$T/err")"
+cli_run 2 registry add r.example --username u --password p
+cli_run 2 registry remove
+cli_run 2 registry list x
 st_ok "usage errors exit 2"
 
 # --- no configuration -------------------------------------------------------------
@@ -148,6 +160,9 @@ REC="--api-url http://127.0.0.1:$REC_PORT/api/v1/ --api-key $API_KEY --secret $A
 	cli_run 0 $REC job cancel 'a b/c'
 	cli_run 0 $REC batch summary --since 2026-01-01
 	cli_run 0 $REC ping
+	cli_run 0 $REC registry remove '[::1]:5000'
+	printf 'tok\"en\n' | "$ST_CLI" $REC registry add r.example:5000 --username ci --password-stdin \
+	    >"$T/out" 2>"$T/err" || st_fail "registry add to the recorder: $(cat "$T/err")"
 }
 python3 - "$T/requests.log" >"$T/reqs.txt" <<'EOF'
 import json, sys
@@ -158,7 +173,7 @@ for line in open(sys.argv[1]):
           r["headers"].get("x-singularity-signature", "-"),
           len(r["body"]), json.dumps(r["body"]))
 EOF
-[ "$(wc -l <"$T/reqs.txt")" = 5 ] || st_fail "recorded: $(cat "$T/reqs.txt")"
+[ "$(wc -l <"$T/reqs.txt")" = 7 ] || st_fail "recorded: $(cat "$T/reqs.txt")"
 i=0
 while read -r method path key ts sig len body; do
 	i=$((i + 1))
@@ -175,13 +190,20 @@ while read -r method path key ts sig len body; do
 done <"$T/reqs.txt"
 grep -q '^DELETE /api/v1/job/a%20b%2Fc ' "$T/reqs.txt" || st_fail "id not escaped: $(cat "$T/reqs.txt")"
 grep -q '^GET /api/v1/batch?limit=1000 ' "$T/reqs.txt" || st_fail "summary query: $(cat "$T/reqs.txt")"
+grep -q '^DELETE /api/v1/account/registries/%5B%3A%3A1%5D%3A5000 ' "$T/reqs.txt" ||
+    st_fail "registry remove: server not escaped: $(cat "$T/reqs.txt")"
+python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b == {"server": "r.example:5000", "username": "ci", "password": "tok\"en"}, b' "$T/body.7" ||
+    st_fail "registry add body: $(cat "$T/body.7")"
 python3 -c '
 import json, sys
 b = json.load(open(sys.argv[1]))
 assert b == {"mode": "pilot", "jobs": [{"command": "true", "image": "busybox",
     "image_tag": "latest", "data_set_id": "x"}], "requisitions": {"cpu": 0.5, "gpu": 1}}, b' "$T/body.2" ||
     st_fail "batch body: $(cat "$T/body.2")"
-st_ok "4 signed requests equal to openssl dgst -sha512 -hmac over METHOD, path with prefix, body, timestamp"
+st_ok "6 signed requests equal to openssl dgst -sha512 -hmac over METHOD, path with prefix, body, timestamp"
 
 # --- the real server ---------------------------------------------------------------
 
