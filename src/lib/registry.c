@@ -51,6 +51,13 @@ is_alnum(int c)
 }
 
 static int
+is_xdigit(int c)
+{
+
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int
 to_lower(int c)
 {
 
@@ -160,9 +167,8 @@ registry_server_valid(const char *s, size_t n, char *out, size_t outlen)
 			return 0;
 		/* inet_pton() would stop at a NUL: every byte is checked. */
 		for (i = 1; i <= hlen; i++)
-			if (!is_digit((unsigned char)s[i]) && s[i] != ':' &&
-			    s[i] != '.' && !(to_lower((unsigned char)s[i]) >=
-			    'a' && to_lower((unsigned char)s[i]) <= 'f'))
+			if (!is_xdigit((unsigned char)s[i]) && s[i] != ':' &&
+			    s[i] != '.')
 				return 0;
 		memcpy(buf, s + 1, hlen);
 		buf[hlen] = '\0';
@@ -237,8 +243,8 @@ digest_ok(const char *s, size_t n)
 		if (n - alen - 1 != 64)
 			return 0;
 		for (i = alen + 1; i < n; i++)
-			if (!is_digit((unsigned char)s[i]) &&
-			    !(s[i] >= 'a' && s[i] <= 'f'))
+			if (!is_xdigit((unsigned char)s[i]) ||
+			    (s[i] >= 'A' && s[i] <= 'F'))
 				return 0;
 	}
 	return 1;
