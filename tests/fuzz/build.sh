@@ -49,6 +49,7 @@ for t in "$@"; do
 	fuzz_promote)	srcs="promote.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c" ;;
 	fuzz_docker_inspect) srcs="../dispatcher/docker-parse.c util.c" ;;
 	fuzz_docker_logs) srcs="../dispatcher/docker-parse.c util.c" ;;
+	fuzz_range)	srcs="http.c auth.c util.c joblog.c store.c log.c" ;;
 	*)		echo "build.sh: unknown target $t (add its sources here)" >&2; exit 1 ;;
 	esac
 	files=
