@@ -766,7 +766,7 @@ range_num(const char *p, size_t n, size_t *i, unsigned long long *v)
  *
  * where 1# is a comma list with OWS around the commas and empty elements
  * allowed (5.6.1). An int-range whose last-pos is below its first-pos is
- * invalid (14.1.1), and so is then the whole header.
+ * invalid (14.1.1), and so is then the whole header (HTTP_RANGE_BAD).
  */
 enum http_range_kind
 http_range_parse(const char *p, size_t n, struct http_range *out)
@@ -781,7 +781,7 @@ http_range_parse(const char *p, size_t n, struct http_range *out)
 	while (i < n && is_ows(p[i]))
 		i++;
 	if (n - i < 6 || strncasecmp(p + i, "bytes=", 6) != 0)
-		return HTTP_RANGE_NONE;
+		return HTTP_RANGE_NONE;		/* another unit: ignored */
 	for (i += 6;;) {
 		while (i < n && is_ows(p[i]))
 			i++;
@@ -795,29 +795,29 @@ http_range_parse(const char *p, size_t n, struct http_range *out)
 		if (p[i] == '-') {
 			i++;
 			if (range_num(p, n, &i, &one.len) == -1)
-				return HTTP_RANGE_NONE;
+				return (out->kind = HTTP_RANGE_BAD);
 			one.suffix = 1;
 		} else {
 			if (range_num(p, n, &i, &one.first) == -1 ||
 			    i == n || p[i] != '-')
-				return HTTP_RANGE_NONE;
+				return (out->kind = HTTP_RANGE_BAD);
 			i++;
 			if (i < n && p[i] >= '0' && p[i] <= '9') {
 				(void)range_num(p, n, &i, &one.last);
 				one.has_last = 1;
 				if (one.last < one.first)
-					return HTTP_RANGE_NONE;
+					return (out->kind = HTTP_RANGE_BAD);
 			}
 		}
 		while (i < n && is_ows(p[i]))
 			i++;
 		if (i < n && p[i] != ',')
-			return HTTP_RANGE_NONE;
+			return (out->kind = HTTP_RANGE_BAD);
 		if (count++ == 0)
 			first = one;
 	}
 	if (count == 0)
-		return HTTP_RANGE_NONE;
+		return (out->kind = HTTP_RANGE_BAD);	/* 1# needs one */
 	*out = first;
 	out->kind = count == 1 ? HTTP_RANGE_ONE : HTTP_RANGE_MANY;
 	return out->kind;

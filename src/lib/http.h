@@ -181,16 +181,21 @@ int		 http_send_error(struct http_req *r, int status, const char *code,
 
 /*
  * A Range request header (RFC 9110 14.1-14.2) as http_range_parse() reads
- * it. Only the unit "bytes" and one range are served: an absent header,
- * another unit (which RFC 9110 14.2 says MUST be ignored) or a malformed
- * one (which it allows to ignore) is HTTP_RANGE_NONE and answered whole
- * (200); a valid set of several ranges is HTTP_RANGE_MANY and answered 416
- * (no responder sends multipart/byteranges, and a follower never needs it).
+ * it. Only the unit "bytes" and one range are served. An absent header or
+ * another unit (which RFC 9110 14.2 says MUST be ignored) is
+ * HTTP_RANGE_NONE: the whole representation (200). A malformed "bytes="
+ * value is HTTP_RANGE_BAD and a valid set of several ranges
+ * HTTP_RANGE_MANY: both refused with 416, as 14.2 allows ("MAY ignore or
+ * reject"). NOTE: refusing rather than ignoring keeps the answer the same
+ * behind every web server: lighttpd and Apache apply a Range themselves to
+ * a 200 from a backend (lighttpd when the answer is small enough to be
+ * buffered whole), and a 416 or 206 from us is left as it is.
  */
 enum http_range_kind {
 	HTTP_RANGE_NONE,	/* answer the whole representation */
 	HTTP_RANGE_ONE,		/* one range: first..last or a suffix */
 	HTTP_RANGE_MANY,	/* several ranges: refused (416) */
+	HTTP_RANGE_BAD,		/* "bytes=" then no valid range set: 416 */
 };
 
 struct http_range {
@@ -207,9 +212,9 @@ struct http_range {
  * NUL-terminated, any bytes) into *out: "bytes" (any case) "=" a
  * comma-separated list of int-range ("N-" or "N-M" with M >= N) or
  * suffix-range ("-N") elements, with optional blanks around the commas
- * and empty elements skipped (RFC 9110 5.6.1). Numbers past ULLONG_MAX
- * saturate. Anything else leaves out->kind HTTP_RANGE_NONE. Never fails;
- * returns out->kind.
+ * and empty elements skipped (RFC 9110 5.6.1); numbers past ULLONG_MAX
+ * saturate. The fields of *out describe the first range of ONE and MANY
+ * and are all zero for NONE and BAD. Never fails; returns out->kind.
  */
 enum http_range_kind http_range_parse(const char *p, size_t n,
 		    struct http_range *out);

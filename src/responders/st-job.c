@@ -257,11 +257,12 @@ unsatisfiable(struct http_req *r, long long total, const char *fmt, ...)
  * Content-Range first-last/total and exactly those bytes, no marker; a
  * range starting in the dropped middle of a long log starts at the first
  * kept byte after it (Content-Range says where), one in the head ends at
- * the head's end. A first-pos at or past the size, or several ranges, are
+ * the head's end. A first-pos at or past the size, several ranges, or a
+ * malformed "bytes=" value (http.h: why refused rather than ignored) are
  * 416 with "Content-Range: bytes * / total", answered from the database
- * row without opening the file. A malformed Range or another unit is
- * ignored (200), and so is a Range with If-Range: the log has no validator
- * an If-Range could match (RFC 9110 13.1.5).
+ * row without opening the file. Another unit is ignored (200), and so is
+ * a Range with If-Range: the log has no validator an If-Range could match
+ * (RFC 9110 13.1.5).
  *
  * Every answer of a job found carries the logical size and the attempt
  * (X-Singularity-Log-Size, X-Singularity-Attempt), Accept-Ranges: bytes
@@ -313,6 +314,10 @@ job_log_get(struct responder *rs, struct http_req *r)
 	if (rg.kind == HTTP_RANGE_MANY)
 		return unsatisfiable(r, total, "one range at a time, please "
 		    "(the log has %lld bytes)", total);
+	if (rg.kind == HTTP_RANGE_BAD)
+		return unsatisfiable(r, total, "the Range header is not one "
+		    "of bytes=N-, bytes=N-M, bytes=-N (the log has %lld bytes)",
+		    total);
 	if (rg.kind == HTTP_RANGE_ONE &&
 	    http_range_resolve(&rg, (unsigned long long)total, &first,
 	    &last) == -1)

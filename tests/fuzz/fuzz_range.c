@@ -6,7 +6,9 @@
  * Input: 4 bytes of logical size, 4 bytes of file size (little endian,
  * small enough to reach the edges), then the header value. Invariants: the
  * parser reads only the n bytes given (ASan: they are copied to a buffer
- * of exactly n); a range it accepts has last >= first; a resolved range
+ * of exactly n); only a value starting "bytes=" (any case, after blanks)
+ * is ever anything but ignored; a range it accepts has last >= first, and
+ * a refused or ignored one no fields; a resolved range
  * lies within the size; a range plan starts at or after the offset asked,
  * ends at or before the logical size, and its pieces cover exactly its
  * bytes, inside the file; a whole plan's pieces lie inside the file and,
@@ -15,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "joblog.h"
@@ -70,8 +73,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	switch (http_range_parse(h, n, &rg)) {
 	case HTTP_RANGE_NONE:
-		if (rg.kind != HTTP_RANGE_NONE || rg.suffix || rg.has_last ||
-		    rg.first != 0 || rg.last != 0 || rg.len != 0)
+	case HTTP_RANGE_BAD:
+		if (rg.suffix || rg.has_last || rg.first != 0 || rg.last != 0 ||
+		    rg.len != 0)
 			__builtin_trap();
 		break;
 	case HTTP_RANGE_ONE:
@@ -80,6 +84,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		break;
 	}
+	if (rg.kind != HTTP_RANGE_NONE) {
+		size_t	 i = 0;
+
+		while (i < n && (h[i] == ' ' || h[i] == '\t'))
+			i++;
+		if (n - i < 6 || strncasecmp(h + i, "bytes=", 6) != 0)
+			__builtin_trap();
+	}
+	if (rg.kind != http_range_parse(h, n, &rg))
+		__builtin_trap();
 	rc = http_range_resolve(&rg, (unsigned long long)total, &first, &last);
 	if (rc == 0 && (rg.kind != HTTP_RANGE_ONE || first > last ||
 	    last >= (unsigned long long)total))

@@ -244,33 +244,35 @@ static const struct range_case range_cases[] = {
 	{ __LINE__, "bytes=0-1,5-", HTTP_RANGE_MANY, 0, 1, 0, 1, 0 },
 	{ __LINE__, "bytes=-5, 0-", HTTP_RANGE_MANY, 1, 0, 0, 0, 5 },
 	{ __LINE__, "bytes=0-0,0-0,0-0", HTTP_RANGE_MANY, 0, 1, 0, 0, 0 },
-	/* ignored: another unit, malformed (all zero) */
+	/* ignored (none or another unit), or malformed (all zero) */
 	{ __LINE__, "", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
 	{ __LINE__, "bytes", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes= ,, ", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes= ,, ", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
 	{ __LINE__, "bytes =0-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes= 0 -", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0 -1", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0- 1", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes= 0 -", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0 -1", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0- 1", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
 	{ __LINE__, "items=0-5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
 	{ __LINE__, "byte=0-5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
 	{ __LINE__, "bytesx=0-5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=5-4", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0-1,5-4", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=--5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=-5-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=-5-6", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=+5-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0x10-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=1e3-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0-1;2-3", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0-1 2-3", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=a-b", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=0-\xff", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
-	{ __LINE__, "bytes=\xd9\xa0-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=5-4", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-1,5-4", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=--5", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=-5-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=-5-6", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=+5-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=5", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0x10-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=1e3-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-1;2-3", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-1 2-3", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=a-b", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-\xff", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=\xd9\xa0-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "BYTES=x", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, " \tbytes=", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
 };
 
 static void
@@ -338,6 +340,7 @@ static const struct resolve_case resolve_cases[] = {
 	    -1, 0, 0 },
 	{ __LINE__, "bytes=0-1,5-", 1000, -1, 0, 0 },	/* MANY */
 	{ __LINE__, "items=0-", 1000, -1, 0, 0 },	/* NONE */
+	{ __LINE__, "bytes=5-1", 1000, -1, 0, 0 },	/* BAD */
 };
 
 static void
