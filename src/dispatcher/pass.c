@@ -418,13 +418,12 @@ why_attempts(const struct disp_job *j, const char *why, char *buf,
  * attempt is kept in job_attempts (host name, times, exit code, OOM flag,
  * why, cls, its log's size) and the job goes back to QUEUED as attempt +
  * 1, everything of the failed attempt cleared; a job whose status or
- * attempt moved
- * meanwhile (a cancel) is left alone. The attempt's container is then
- * removed when h is reachable (else the sweep removes it once the host is
- * back: its name is not the new attempt's). Otherwise the job ends
- * ERRORED with why. Returns 1 when the job moved, 0 when it changed
- * meanwhile or a deadlock put the move off to the next pass, -1 on a
- * database failure.
+ * attempt moved meanwhile (a cancel) is left alone. The attempt's
+ * container is then removed when h is reachable (else the sweep removes
+ * it once the host is back: its name is not the new attempt's). Otherwise
+ * the job ends ERRORED with why. Returns 1 when the job moved, 0 when it
+ * changed meanwhile or a deadlock put the move off to the next pass, -1
+ * on a database failure.
  */
 static int
 fail_attempt(struct disp *d, struct disp_host *h, struct disp_job *j,
