@@ -1,8 +1,9 @@
 /*
  * admin-fsck.c: `st-admin fsck`, the blob store checked against MariaDB:
  * every accepted shard is there with the size and SHA-256 it was accepted
- * under, every collected model matches its job's row, and the memberships
- * of sets and pilots agree.
+ * under, every collected model matches its job's row, every log the
+ * database counts can be the log of that size (joblog.h), and the
+ * memberships of sets and pilots agree.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 
 #include "admin.h"
 #include "db.h"
+#include "joblog.h"
 #include "store.h"
 #include "util.h"
 
@@ -38,10 +40,15 @@ admin_fsck_usage(FILE *f)
 "    regular file of the recorded size, and its SHA-256 is its name;\n"
 "  - every job with a model: models/ab/<job uuid>.zip exists with the\n"
 "    job's model_size and model_sha256;\n"
+"  - every attempt with a log (log_size): logs/ab/<job uuid>.log for the\n"
+"    first attempt, logs/ab/<job uuid>.<n>.log for attempt n, a regular\n"
+"    file of at least log_size bytes, or a smaller one of 2 bytes or more\n"
+"    (a long log keeps its head and tail: its file is its size cap);\n"
 "  - every shard of a set with pilots is in exactly one of its pilots, and\n"
 "    every shard of a pilot is in its set.\n"
-"Shard files that have no row are reported as notes (`st-admin gc' removes\n"
-"them). With --sizes-only, files are not hashed. Each problem is printed on\n"
+"Shard files that have no row, and log files of no job or of an attempt\n"
+"their job never had, are reported as notes (`st-admin gc' removes them).\n"
+"With --sizes-only, files are not hashed. Each problem is printed on\n"
 "stdout, then a summary line.\n"
 "\n"
 "Exit status: 0 when no problem was found, 1 otherwise.\n");
@@ -54,6 +61,7 @@ struct fsck {
 	int		 verbose;
 	unsigned long	 checked_shards;
 	unsigned long	 checked_models;
+	unsigned long	 checked_logs;
 	unsigned long	 problems;
 	unsigned long	 notes;
 	unsigned long long bytes;
@@ -243,6 +251,70 @@ out:
 }
 
 /*
+ * One attempt's log against its file: size S (log_size) needs, when S > 0,
+ * a regular file of at least S bytes (a plain log: bytes past S are what a
+ * crash left before the size was committed) or of fewer but at least 2 (a
+ * wrapped log, whose cap is its file's size). Prints and counts a problem
+ * otherwise.
+ */
+static void
+check_log(struct fsck *f, const char *uuid, unsigned attempt, long long size)
+{
+	struct stat	 st;
+	char		*path, msg[512];
+
+	f->checked_logs++;
+	if ((path = joblog_path(f->root, uuid, attempt)) == NULL) {
+		problem(f, "log of job", uuid, "the job's uuid is not canonical");
+		return;
+	}
+	if (f->verbose)
+		printf("checking log of job %s attempt %u\n", uuid, attempt);
+	if (lstat(path, &st) == -1) {
+		if (errno != ENOENT || size > 0) {
+			snprintf(msg, sizeof(msg), "attempt %u: %s: %s", attempt,
+			    errno == ENOENT ? "file missing" :
+			    "cannot stat the file", errno == ENOENT ? path :
+			    strerror(errno));
+			problem(f, "log of job", uuid, msg);
+		}
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "attempt %u: not a regular file",
+		    attempt);
+		problem(f, "log of job", uuid, msg);
+	} else if ((long long)st.st_size < size && st.st_size < 2) {
+		snprintf(msg, sizeof(msg), "attempt %u: a file of %lld bytes "
+		    "cannot hold a log of %lld", attempt,
+		    (long long)st.st_size, size);
+		problem(f, "log of job", uuid, msg);
+	}
+	free(path);
+}
+
+/*
+ * Every log the database counts: jobs.log_size for the current attempt,
+ * job_attempts.log_size for the earlier ones. Returns 0 or ADMIN_FAIL.
+ */
+static int
+check_logs(struct fsck *f)
+{
+	struct db_res	*r = NULL;
+	size_t		 i;
+
+	if (db_query(f->a->db, "SELECT j.uuid, j.attempt, j.log_size "
+	    "FROM jobs j WHERE j.log_size IS NOT NULL UNION ALL "
+	    "SELECT j.uuid, a.attempt, a.log_size FROM job_attempts a "
+	    "JOIN jobs j ON j.id = a.job_id WHERE a.log_size IS NOT NULL "
+	    "ORDER BY 1, 2", DB_NOARGS, &r) != DB_OK)
+		return admin_db_fail(f->a, "listing the logs");
+	for (i = 0; i < r->nrows; i++)
+		check_log(f, db_res_str(r, i, 0),
+		    (unsigned)db_res_int(r, i, 1), db_res_int(r, i, 2));
+	db_res_free(r);
+	return 0;
+}
+
+/*
  * Memberships: a shard of a set that has pilots is in exactly one of them;
  * a shard of a pilot is in the pilot's set. Returns 0 or ADMIN_FAIL.
  */
@@ -309,6 +381,33 @@ note_orphan(void *arg, const char *sha256)
 }
 
 /*
+ * joblog_list() callback: note a log file of no job, or of an attempt its
+ * job never had (attempt n > 1 is a legitimate file of its job while the
+ * job's attempt is n or more).
+ */
+static int
+note_stray_log(void *arg, const char *uuid, unsigned attempt)
+{
+	struct fsck	*f = arg;
+	struct db_res	*r = NULL;
+
+	if (db_query(f->a->db, "SELECT attempt FROM jobs WHERE uuid = ?",
+	    DB_ARGS(DB_STR(uuid)), &r) != DB_OK)
+		return -1;
+	if (r->nrows == 0) {
+		printf("note: log file of job %s attempt %u has no job "
+		    "(st-admin gc removes it)\n", uuid, attempt);
+		f->notes++;
+	} else if ((long long)attempt > db_res_int(r, 0, 0)) {
+		printf("note: log file of job %s attempt %u: the job has no "
+		    "such attempt (st-admin gc removes it)\n", uuid, attempt);
+		f->notes++;
+	}
+	db_res_free(r);
+	return 0;
+}
+
+/*
  * st-admin fsck [--sizes-only] [--verbose]: read-only; exit 0 when the
  * store and the database agree, 1 when any problem was found or the check
  * could not run, 2 on a usage error.
@@ -349,7 +448,7 @@ admin_fsck(struct admin *a, int argc, char **argv)
 	f.root = a->conf.store_dir;
 
 	if (check_shards(&f) != 0 || check_models(&f) != 0 ||
-	    check_members(&f) != 0)
+	    check_logs(&f) != 0 || check_members(&f) != 0)
 		return ADMIN_FAIL;
 	errno = 0;
 	if (store_shard_list(f.root, note_orphan, &f) != 0) {
@@ -358,8 +457,16 @@ admin_fsck(struct admin *a, int argc, char **argv)
 		return ADMIN_FAIL;
 	}
 
-	printf("fsck: %lu shards, %lu models, %llu bytes %s: %lu problems,"
-	    " %lu notes\n", f.checked_shards, f.checked_models, f.bytes,
-	    f.sizes_only ? "sized" : "hashed", f.problems, f.notes);
+	errno = 0;
+	if (joblog_list(f.root, note_stray_log, &f) != 0) {
+		admin_warnx("fsck: cannot list %s/logs: %s", f.root,
+		    errno != 0 ? strerror(errno) : db_error(a->db));
+		return ADMIN_FAIL;
+	}
+
+	printf("fsck: %lu shards, %lu models, %lu logs, %llu bytes %s: %lu "
+	    "problems, %lu notes\n", f.checked_shards, f.checked_models,
+	    f.checked_logs, f.bytes, f.sizes_only ? "sized" : "hashed",
+	    f.problems, f.notes);
 	return f.problems > 0 ? ADMIN_FAIL : ADMIN_OK;
 }

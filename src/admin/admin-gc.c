@@ -1,7 +1,8 @@
 /*
  * admin-gc.c: `st-admin gc`, the blob store's garbage collector: temporary
- * files left by crashed uploads, shard files and rows no set references;
- * and idempotency records past their 24 h window (idem.h).
+ * files left by crashed uploads, shard files and rows no set references,
+ * log files of no job; and idempotency records past their 24 h window
+ * (idem.h).
  */
 #include "config.h"
 
@@ -11,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "dataset.h"
 #include "db.h"
 #include "idem.h"
+#include "joblog.h"
 #include "store.h"
 #include "util.h"
 
@@ -34,6 +37,9 @@ admin_gc_usage(FILE *f)
 "  - shards no data set or pilot references any more: the file and its row\n"
 "    (a shard of a set that a job not yet final uses is always referenced);\n"
 "  - shard files that have no row at all;\n"
+"  - log files of no job (all of its attempts' logs go together), and of\n"
+"    an attempt its job never had (logs/ab/<uuid>.<n>.log past the job's\n"
+"    attempt);\n"
 "  - idempotency records older than 24 hours (they answer nothing any more).\n"
 "Each removal is printed on stdout, then a summary line. With --dry-run,\n"
 "print what would be removed and remove nothing.\n", GC_TMP_AGE);
@@ -48,6 +54,7 @@ struct gc {
 	unsigned long	 tmp_removed;
 	unsigned long	 shards_removed;
 	unsigned long	 files_removed;
+	unsigned long	 logs_removed;
 	unsigned long long idem_removed;
 	int		 failed;
 };
@@ -128,6 +135,95 @@ gc_one_shard(struct gc *g, const char *sha256, const char *what,
 		(*count)++;
 	}
 	return 0;
+}
+
+/* joblog_list() callback: remember "<uuid> <attempt>". */
+static int
+collect_log(void *arg, const char *uuid, unsigned attempt)
+{
+	char	*s = xasprintf("%s %u", uuid, attempt);
+
+	collect_tmp(arg, s, 0);
+	free(s);
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Remove the log files of no job (every attempt's, with joblog_remove())
+ * and those of an attempt past their job's: nothing else writes them, as
+ * the dispatcher opens attempt n's log only after committing the job's
+ * attempt n, and jobs rows are never reused. Returns 0, -1 when a file
+ * could not be removed (printed), or ADMIN_FAIL on a database failure.
+ */
+static int
+gc_logs(struct gc *g)
+{
+	struct db_res	*r = NULL;
+	char		 uuid[UUID_STR_LEN + 1], *path;
+	unsigned	 attempt;
+	size_t		 i, k;
+	int		 failed = 0;
+
+	if (joblog_list(g->root, collect_log, g) != 0) {
+		admin_warnx("cannot list %s/logs: %s", g->root,
+		    strerror(errno));
+		failed = 1;
+	}
+	qsort(g->names, g->nnames, sizeof(*g->names), cmp_str);
+	for (i = 0; i < g->nnames; i = k) {
+		if (sscanf(g->names[i], "%36s %u", uuid, &attempt) != 2)
+			return -1;
+		/* The names of one job are next to each other. */
+		for (k = i + 1; k < g->nnames &&
+		    strncmp(g->names[k], uuid, UUID_STR_LEN) == 0; k++)
+			continue;
+		if (db_query(g->a->db, "SELECT attempt FROM jobs WHERE "
+		    "uuid = ?", DB_ARGS(DB_STR(uuid)), &r) != DB_OK)
+			return admin_db_fail(g->a, "looking up a job");
+		if (r->nrows == 0) {
+			if (g->dry_run)
+				printf("would remove the %zu log files of job "
+				    "%s (no such job)\n", k - i, uuid);
+			else if (joblog_remove(g->root, uuid) != 0) {
+				admin_warnx("cannot remove the logs of job %s: "
+				    "%s", uuid, strerror(errno));
+				failed = 1;
+			} else
+				printf("removed the %zu log files of job %s "
+				    "(no such job)\n", k - i, uuid);
+			g->logs_removed += k - i;
+		} else {
+			for (; i < k; i++) {
+				sscanf(g->names[i], "%*36s %u", &attempt);
+				if ((long long)attempt <= db_res_int(r, 0, 0))
+					continue;
+				path = joblog_path(g->root, uuid, attempt);
+				if (!g->dry_run && path != NULL &&
+				    unlink(path) == -1 && errno != ENOENT) {
+					admin_warnx("cannot remove %s: %s", path,
+					    strerror(errno));
+					failed = 1;
+				} else {
+					printf("%s the log of job %s attempt %u "
+					    "(no such attempt)\n", g->dry_run ?
+					    "would remove" : "removed", uuid,
+					    attempt);
+					g->logs_removed++;
+				}
+				free(path);
+			}
+		}
+		db_res_free(r);
+		r = NULL;
+	}
+	return failed ? -1 : 0;
 }
 
 /* Parse the options into *age and *dry_run. Returns 0 or ADMIN_USAGE. */
@@ -245,13 +341,22 @@ admin_gc(struct admin *a, int argc, char **argv)
 	}
 	names_free(&g);
 
-	/* 4. Idempotency records past their window: one statement. */
+	/* 4. Log files of no job, or of an attempt the job never had. */
+	rc = gc_logs(&g);
+	names_free(&g);
+	if (rc == ADMIN_FAIL)
+		return ADMIN_FAIL;
+	if (rc != 0)
+		g.failed = 1;
+
+	/* 5. Idempotency records past their window: one statement. */
 	if (idem_gc(a->db, IDEM_WINDOW, g.dry_run, &g.idem_removed) != DB_OK)
 		return admin_db_fail(a, "removing old idempotency records");
 
 	printf("gc: %s %lu temporary files, %lu shards, %lu orphan shard "
-	    "files, %llu idempotency records\n",
+	    "files, %lu stray log files, %llu idempotency records\n",
 	    g.dry_run ? "would remove" : "removed", g.tmp_removed,
-	    g.shards_removed, g.files_removed, g.idem_removed);
+	    g.shards_removed, g.files_removed, g.logs_removed,
+	    g.idem_removed);
 	return g.failed ? ADMIN_FAIL : ADMIN_OK;
 }

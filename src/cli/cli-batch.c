@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -948,35 +949,251 @@ cli_cmd_job_status(struct cli *cli, int argc, char **argv)
 
 /* --- job log -------------------------------------------------------------- */
 
+#define LOG_STATUS_EVERY	3.0	/* seconds between status checks */
+#define LOG_FAILS		10	/* failed polls in a row waited out */
+
+/* One answer of GET /job/{id}/log; its body goes to stdout when 2xx. */
+struct logget {
+	CURL		*c;
+	struct cli_resp	 r;		/* status, request id, error bodies */
+	long long	 from;		/* the Range asked; -1: none */
+	long long	 skip;		/* body bytes not to print */
+	long long	 printed;	/* body bytes printed */
+	long long	 size;		/* X-Singularity-Log-Size; -1: none */
+	unsigned	 attempt;	/* X-Singularity-Attempt; 0: none */
+	int		 range;		/* Content-Range: 0 a-b/t, 1 * /t, -1 */
+	long long	 first, last, total;	/* of Content-Range */
+	int		 started;	/* the body began */
+	int		 bad;		/* a 206 without a usable Content-Range */
+	int		 failed;	/* errno writing stdout */
+};
+
 /*
- * The part of log now (n bytes) not printed yet, given what was printed
- * before (prev, pn bytes). The stored log is the last 1 MiB and is replaced
- * whole, so it may have lost its head: find the end of what was printed.
- * Returns the offset in now where the new part starts.
+ * Write callback: a 2xx body to stdout, anything else to r. Bytes already
+ * printed are left out: those before the offset asked in a 206 that starts
+ * earlier, and in a 200 to a Range (a server or proxy that ignored it)
+ * the first from bytes.
  */
 static size_t
-log_new_part(const char *prev, size_t pn, const char *now, size_t n)
+log_write(char *p, size_t size, size_t n, void *arg)
 {
-	const char	*tail;
-	size_t		 tn, i;
+	struct logget	*g = arg;
+	size_t		 len = size * n, k = 0;
+	long		 status = 0;
 
-	if (pn == 0)
+	curl_easy_getinfo(g->c, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status > 299)
+		return cli_resp_write(p, size, n, &g->r);
+	if (!g->started) {
+		g->started = 1;
+		if (status == 206) {
+			if (g->range != 0) {
+				g->bad = 1;
+				return 0;
+			}
+			g->skip = g->first < g->from ? g->from - g->first : 0;
+		} else if (g->from > 0)
+			g->skip = g->from;
+	}
+	if (g->skip > 0) {
+		k = (long long)len < g->skip ? len : (size_t)g->skip;
+		g->skip -= (long long)k;
+	}
+	if (k < len && fwrite(p + k, 1, len - k, stdout) != len - k) {
+		g->failed = errno != 0 ? errno : EIO;
 		return 0;
-	if (n >= pn && memcmp(prev, now, pn) == 0)
-		return pn;
-	/* The head was cut: look for the last 4 KiB printed. */
-	tn = pn < 4096 ? pn : 4096;
-	tail = prev + pn - tn;
-	for (i = n >= tn ? n - tn + 1 : 0; i-- > 0; )
-		if (memcmp(now + i, tail, tn) == 0)
-			return i + tn;
-	return n >= pn ? 0 : n;	/* unrelated: print it all, or nothing */
+	}
+	g->printed += (long long)(len - k);
+	return len;
+}
+
+/* The value of header name in the header line p (len bytes), or NULL. */
+static const char *
+header_value(const char *p, size_t len, const char *name, size_t *vlen)
+{
+	size_t	 nlen = strlen(name);
+
+	if (len <= nlen || strncasecmp(p, name, nlen) != 0)
+		return NULL;
+	p += nlen;
+	len -= nlen;
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
+	    p[len - 1] == ' '))
+		len--;
+	*vlen = len;
+	return p;
+}
+
+/* A decimal number of n bytes at p (at most max). Returns 0 or -1. */
+static int
+header_num(const char *p, size_t n, unsigned long long max,
+    unsigned long long *v)
+{
+	char	 buf[24];
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return util_parse_u64(buf, max, v);
+}
+
+/* Header callback: request id, log size, attempt, Content-Range. */
+static size_t
+log_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct logget		*g = arg;
+	const char		*v;
+	unsigned long long	 u;
+	size_t			 len = size * n, vlen;
+
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* A new answer's headers: forget an earlier one's. */
+		g->size = -1;
+		g->attempt = 0;
+		g->range = -1;
+	}
+	cli_resp_header(p, size, n, &g->r);
+	if ((v = header_value(p, len, "x-singularity-log-size:",
+	    &vlen)) != NULL && header_num(v, vlen, LLONG_MAX, &u) == 0)
+		g->size = (long long)u;
+	else if ((v = header_value(p, len, "x-singularity-attempt:",
+	    &vlen)) != NULL && header_num(v, vlen, UINT_MAX, &u) == 0)
+		g->attempt = (unsigned)u;
+	else if ((v = header_value(p, len, "content-range:", &vlen)) != NULL)
+		g->range = cli_content_range(v, vlen, &g->first, &g->last,
+		    &g->total);
+	return len;
 }
 
 /*
- * job log ID [--follow] [--interval S]: the job's stdout and stderr (the
- * last 1 MiB, as of the dispatcher's last pass); with --follow, new output
- * as it comes, until the job is final.
+ * GET path, with "Range: bytes=from-" when from >= 0, its 2xx body
+ * printed as it comes (see log_write()) into *g (free g->r with
+ * cli_resp_free). Returns the answer's exit code, CLI_OK for 2xx and 416
+ * (nothing new), or CLI_OTHER (printed) when stdout fails or a 206 has no
+ * usable Content-Range.
+ */
+static int
+log_get(struct cli *cli, const char *path, long long from, struct logget *g)
+{
+	struct curl_slist	*h = NULL;
+	char			 range[48];
+	int			 rc;
+
+	cli_resp_free(&g->r);
+	memset(g, 0, sizeof(*g));
+	g->size = -1;
+	g->range = -1;
+	g->from = from;
+	if ((g->c = cli_easy(cli, "GET", path, NULL, 0, NULL, 1, NULL,
+	    &h)) == NULL) {
+		cli_warn("cannot set up libcurl");
+		return CLI_OTHER;
+	}
+	if (from >= 0) {
+		snprintf(range, sizeof(range), "Range: bytes=%lld-", from);
+		if ((h = curl_slist_append(h, range)) == NULL) {
+			curl_easy_cleanup(g->c);
+			cli_warn("out of memory");
+			return CLI_OTHER;
+		}
+		curl_easy_setopt(g->c, CURLOPT_HTTPHEADER, h);
+	}
+	curl_easy_setopt(g->c, CURLOPT_WRITEFUNCTION, log_write);
+	curl_easy_setopt(g->c, CURLOPT_WRITEDATA, g);
+	curl_easy_setopt(g->c, CURLOPT_HEADERFUNCTION, log_header);
+	curl_easy_setopt(g->c, CURLOPT_HEADERDATA, g);
+	curl_easy_setopt(g->c, CURLOPT_ERRORBUFFER, g->r.errbuf);
+	curl_easy_setopt(g->c, CURLOPT_TIMEOUT, 300L);
+	g->r.curl_rc = curl_easy_perform(g->c);
+	if (g->r.curl_rc == CURLE_OK)
+		curl_easy_getinfo(g->c, CURLINFO_RESPONSE_CODE, &g->r.status);
+	curl_easy_cleanup(g->c);
+	g->c = NULL;
+	curl_slist_free_all(h);
+	if (g->r.body == NULL)
+		g->r.body = xstrdup("");
+	fflush(stdout);
+	if (g->bad) {
+		cli_warn("GET %s: a 206 answer without a valid Content-Range",
+		    path);
+		return CLI_OTHER;
+	}
+	if (g->failed != 0) {
+		cli_warn("writing the log: %s", strerror(g->failed));
+		return CLI_OTHER;
+	}
+	if (cli->verbose && g->r.request_id[0] != '\0')
+		fprintf(stderr, "singularity-cli: GET %s: %ld, request %s\n",
+		    path, g->r.status, g->r.request_id);
+	if (g->r.status == 416)
+		return CLI_OK;
+	rc = cli_resp_exit(&g->r);
+	return rc;
+}
+
+struct log_opts {
+	double		 interval;
+	unsigned	 attempt;	/* 0: the current one */
+	int		 follow;
+};
+
+static int
+log_take(void *arg, int c, const char *v)
+{
+	struct log_opts		*o = arg;
+	unsigned long long	 n;
+
+	switch (c) {
+	case 'i':
+		if (parse_seconds(v, &o->interval) == -1)
+			return cli_usage_error("job log",
+			    "--interval takes seconds above 0");
+		return 0;
+	case 'a':
+		if (util_parse_u64(v, UINT_MAX, &n) == -1 || n == 0)
+			return cli_usage_error("job log",
+			    "--attempt takes a whole number from 1");
+		o->attempt = (unsigned)n;
+		return 0;
+	case 'f':
+		o->follow = 1;
+		return 0;
+	}
+	return CLI_USAGE;
+}
+
+/* "/job/ID/log?attempt=N" (ID escaped). Caller frees. */
+static char *
+log_path(const char *id, unsigned attempt)
+{
+	char	*base, *p;
+
+	base = id_path("/job", id, "/log");
+	p = xasprintf("%s?attempt=%u", base, attempt);
+	free(base);
+	return p;
+}
+
+/*
+ * job log ID [--attempt N] [--follow] [--interval S]: the log of the
+ * job's current attempt, or of attempt N: as the server keeps it (a long
+ * log as its head, a marker line and its tail).
+ *
+ * With --follow, then new bytes as they come: "Range: bytes=NEXT-" about
+ * every interval (at once while the answer ends before the log's size,
+ * as after a wrapped log's head), a 416 meaning nothing new yet. When an
+ * answer starts past NEXT (the dropped middle of a long log), a one-line
+ * note on stderr says how many bytes were skipped. Only after a poll that
+ * brought nothing is the job's status asked (GET /job/{id}, at most every
+ * LOG_STATUS_EVERY seconds); once the followed attempt is over (the job
+ * final, or a later attempt begun) and one more poll brings nothing, the
+ * next attempt is followed in turn (without --attempt), or the command
+ * ends with 0. Up to LOG_FAILS failed polls in a row are waited out.
  */
 int
 cli_cmd_job_log(struct cli *cli, int argc, char **argv)
@@ -984,61 +1201,113 @@ cli_cmd_job_log(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "attempt", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct wait_opts o = { 0, 2, "job log", 0 };
-	struct cli_resp	 r, s;
+	struct log_opts	 o = { 1, 0, 0 };
+	struct logget	 g;
+	struct cli_resp	 s;
 	cJSON		*arr = NULL;
-	char		*path, *jpath, *prev = NULL;
-	size_t		 pn = 0, off;
-	int		 first, rc, final = 0;
+	const cJSON	*job;
+	char		*path = NULL, *jpath = NULL;
+	const char	*id;
+	long long	 next;
+	double		 checked = -1e9;
+	unsigned	 followed, current = 0;
+	int		 first, rc, fails = 0, final = 0, got;
 
-	memset(&r, 0, sizeof(r));
+	memset(&g, 0, sizeof(g));
 	memset(&s, 0, sizeof(s));
-	if ((first = cli_getopt("job log", argc, argv, opts, wait_take,
+	if ((first = cli_getopt("job log", argc, argv, opts, log_take,
 	    &o)) < 0)
 		return CLI_USAGE;
 	if (argc - first != 1)
 		return cli_usage_error("job log", "give one job ID");
 	if ((rc = cli_ready(cli, 1)) != CLI_OK)
 		return rc;
-	path = id_path("/job", argv[first], "/log");
-	jpath = id_path("/job", argv[first], "");
+	id = argv[first];
+	path = o.attempt != 0 ? log_path(id, o.attempt) :
+	    id_path("/job", id, "/log");
+	jpath = id_path("/job", id, "");
+
+	/* The log so far, whole. */
+	if ((rc = log_get(cli, path, -1, &g)) != CLI_OK ||
+	    g.r.status == 416) {
+		if (rc != CLI_OTHER)
+			rc = cli_report(cli, "GET /job/{id}/log", &g.r);
+		goto out;
+	}
+	if (!o.follow)
+		goto out;
+	/* Follow that attempt from its logical size on. */
+	followed = o.attempt != 0 ? o.attempt : g.attempt != 0 ? g.attempt : 1;
+	next = g.size >= 0 ? g.size : g.printed;
+	free(path);
+	path = log_path(id, followed);
 	for (;;) {
-		cli_resp_free(&r);
-		if ((rc = cli_request(cli, "GET", path, NULL, 0, &r)) !=
-		    CLI_OK) {
-			rc = cli_report(cli, "GET /job/{id}/log", &r);
+		rc = log_get(cli, path, next, &g);
+		if (rc == CLI_SERVER && ++fails < LOG_FAILS) {
+			nap(o.interval);
+			continue;
+		}
+		if (rc != CLI_OK) {
+			if (rc != CLI_OTHER)
+				rc = cli_report(cli, "GET /job/{id}/log", &g.r);
 			goto out;
 		}
-		off = log_new_part(prev, pn, r.body, r.len);
-		fwrite(r.body + off, 1, r.len - off, stdout);
-		fflush(stdout);
-		free(prev);
-		prev = r.body;
-		pn = r.len;
-		r.body = NULL;
-		r.len = 0;
-		if (!o.follow || final)
-			break;
-		/* Final now: one more fetch takes the last pass's log. */
-		cli_resp_free(&s);
-		cJSON_Delete(arr);
-		if ((rc = get_json(cli, jpath, "GET /job/{id}", &s, &arr)) !=
-		    CLI_OK)
-			goto out;
-		if (is_final(cli_jstr(first_of(arr), "status"))) {
-			final = 1;
+		fails = 0;
+		got = 0;
+		if (g.r.status == 206) {
+			if (g.first > next)
+				cli_warn("job %s: %lld bytes of the log skipped "
+				    "here (the server keeps the head and the "
+				    "tail of a long log)", id, g.first - next);
+			got = g.last + 1 > next;
+			if (got)
+				next = g.last + 1;
+			if (got && next < g.total)
+				continue;	/* more at once (a head's end) */
+		} else if (g.r.status == 200) {
+			/* The Range ignored: the bytes past next, printed. */
+			got = g.printed > 0;
+			next += g.printed;
+		}
+		if (got) {
+			nap(o.interval);
 			continue;
+		}
+		/* Nothing new: is the attempt over? */
+		if (final || current > followed) {
+			if (o.attempt != 0 || current <= followed)
+				break;
+			cli_warn("job %s: attempt %u ended, attempt %u follows",
+			    id, followed, followed + 1);
+			followed++;
+			next = 0;
+			free(path);
+			path = log_path(id, followed);
+			continue;
+		}
+		if (cli_now() - checked >= LOG_STATUS_EVERY) {
+			checked = cli_now();
+			cli_resp_free(&s);
+			cJSON_Delete(arr);
+			if ((rc = get_json(cli, jpath, "GET /job/{id}", &s,
+			    &arr)) != CLI_OK)
+				goto out;
+			job = first_of(arr);
+			final = is_final(cli_jstr(job, "status"));
+			current = (unsigned)cli_jnum(job, "attempt", followed);
+			if (final || current > followed)
+				continue;	/* one more poll, then done */
 		}
 		nap(o.interval);
 	}
 	rc = CLI_OK;
 out:
 	cJSON_Delete(arr);
-	cli_resp_free(&r);
+	cli_resp_free(&g.r);
 	cli_resp_free(&s);
-	free(prev);
 	free(path);
 	free(jpath);
 	return rc;

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,6 +506,50 @@ cli_resp_json(const struct cli_resp *r, const char *what)
 	if ((obj = cJSON_ParseWithLength(r->body, r->len)) == NULL)
 		cli_warn("%s: the answer is not JSON", what);
 	return obj;
+}
+
+/* Digits at p[*i..n) into *v (a long long). Returns 0 or -1. */
+static int
+cr_num(const char *p, size_t n, size_t *i, long long *v)
+{
+	size_t	 start = *i;
+
+	*v = 0;
+	while (*i < n && p[*i] >= '0' && p[*i] <= '9') {
+		if (*v > (LLONG_MAX - (p[*i] - '0')) / 10)
+			return -1;
+		*v = *v * 10 + (p[*i] - '0');
+		(*i)++;
+	}
+	return *i > start ? 0 : -1;
+}
+
+/* See cli.h (RFC 9110 14.4). */
+int
+cli_content_range(const char *p, size_t n, long long *first, long long *last,
+    long long *total)
+{
+	size_t	 i = 0;
+	int	 star = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	while (n > i && (p[n - 1] == ' ' || p[n - 1] == '\t' ||
+	    p[n - 1] == '\r' || p[n - 1] == '\n'))
+		n--;
+	if (n - i < 6 || strncasecmp(p + i, "bytes ", 6) != 0)
+		return -1;
+	i += 6;
+	if (i < n && p[i] == '*') {
+		star = 1;
+		i++;
+	} else if (cr_num(p, n, &i, first) == -1 || i >= n || p[i++] != '-' ||
+	    cr_num(p, n, &i, last) == -1 || *last < *first)
+		return -1;
+	if (i >= n || p[i++] != '/' || cr_num(p, n, &i, total) == -1 ||
+	    i != n || (!star && *last >= *total))
+		return -1;
+	return star;
 }
 
 /* Print the answer's body unchanged, ending with a newline. */

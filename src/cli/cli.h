@@ -187,6 +187,16 @@ void	 cli_resp_free(struct cli_resp *r);
 /* Parse r's body as JSON; NULL (message printed) when it is not. */
 cJSON	*cli_resp_json(const struct cli_resp *r, const char *what);
 
+/*
+ * A Content-Range value of n bytes at p (an answer's, untrusted):
+ * "bytes FIRST-LAST/TOTAL" into *first, *last and *total (returns 0), or
+ * "bytes * / TOTAL" (without the blanks) into *total (returns 1). Numbers
+ * are decimal digits within a long long, FIRST <= LAST < TOTAL; blanks
+ * around the value are allowed. Returns -1 for anything else.
+ */
+int	 cli_content_range(const char *p, size_t n, long long *first,
+	    long long *last, long long *total);
+
 /* Print r's body unchanged on stdout, with a final newline. */
 void	 cli_print_raw(const struct cli_resp *r);
 

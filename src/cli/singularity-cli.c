@@ -84,11 +84,16 @@ static const struct cmd cmds[] = {
 	  "  --limit N       at most N jobs in the table (1..1000)\n" },
 	{ "job cancel", cli_cmd_job_cancel, "ID",
 	  "Cancel one job that is not finished (DELETE /job/ID).\n" },
-	{ "job log", cli_cmd_job_log, "ID [--follow] [--interval S]",
-	  "The job's output (stdout and stderr, the last 1 MiB, as of the\n"
-	  "dispatcher's last pass).\n"
-	  "  --follow        keep printing new output until the job is final\n"
-	  "  --interval S    seconds between polls with --follow (default 2)\n" },
+	{ "job log", cli_cmd_job_log, "ID [--attempt N] [--follow] [--interval S]",
+	  "The log (stdout and stderr) of the job's current attempt, or of\n"
+	  "attempt N, as the server keeps it: whole up to its size limit, then\n"
+	  "its head, a marker line and its tail (GET /job/ID/log).\n"
+	  "  --attempt N     the log of attempt N (1 is the first)\n"
+	  "  --follow        then print new bytes as they come (Range requests)\n"
+	  "                  until the job is final, following its later\n"
+	  "                  attempts too; a note on stderr tells the bytes a\n"
+	  "                  long log dropped\n"
+	  "  --interval S    seconds between polls with --follow (default 1)\n" },
 	{ "dataset add", cli_cmd_dataset_add,
 	  "NAME DIR [--pilot-count N] [--imprint PATH] [--parallel N]\n"
 	  "    [--limit-rate BYTES]",

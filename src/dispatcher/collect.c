@@ -106,7 +106,8 @@ out:
 
 /*
  * Write n bytes of p to a new job file of the store (kind) and give it
- * its final name; sha (65 bytes, may be NULL) receives the SHA-256.
+ * its final name (a log: its attempt's); sha (65 bytes, may be NULL)
+ * receives the SHA-256.
  * Returns 0 or -1.
  */
 static int
@@ -131,7 +132,10 @@ store_bytes(struct disp *d, const struct disp_job *j,
 		    strerror(errno));
 		goto out;
 	}
-	if (store_tmp_commit_job(&t, d->conf.store_dir, kind, j->uuid) !=
+	/* A log goes under its attempt's name (joblog.h). */
+	if ((kind == STORE_JOB_LOG ? store_tmp_commit_log(&t,
+	    d->conf.store_dir, j->uuid, j->attempt) :
+	    store_tmp_commit_job(&t, d->conf.store_dir, kind, j->uuid)) !=
 	    STORE_OK) {
 		log_error("job %s: storing its %s: %s", j->uuid,
 		    kind == STORE_JOB_MODEL ? "model" : "log",

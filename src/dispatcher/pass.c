@@ -416,14 +416,14 @@ why_attempts(const struct disp_job *j, const char *why, char *buf,
  * or "": one no policy retries). When the batch's policy retries cls and
  * attempts remain, in one transaction that locks the job's row first: the
  * attempt is kept in job_attempts (host name, times, exit code, OOM flag,
- * why, cls) and the job goes back to QUEUED as attempt + 1, everything of
- * the failed attempt cleared; a job whose status or attempt moved
- * meanwhile (a cancel) is left alone. The attempt's container is then
- * removed when h is reachable (else the sweep removes it once the host is
- * back: its name is not the new attempt's). Otherwise the job ends
- * ERRORED with why. Returns 1 when the job moved, 0 when it changed
- * meanwhile or a deadlock put the move off to the next pass, -1 on a
- * database failure.
+ * why, cls, its log's size) and the job goes back to QUEUED as attempt +
+ * 1, everything of the failed attempt cleared; a job whose status or
+ * attempt moved meanwhile (a cancel) is left alone. The attempt's
+ * container is then removed when h is reachable (else the sweep removes
+ * it once the host is back: its name is not the new attempt's). Otherwise
+ * the job ends ERRORED with why. Returns 1 when the job moved, 0 when it
+ * changed meanwhile or a deadlock put the move off to the next pass, -1
+ * on a database failure.
  */
 static int
 fail_attempt(struct disp *d, struct disp_host *h, struct disp_job *j,
@@ -454,9 +454,10 @@ fail_attempt(struct disp *d, struct disp_host *h, struct disp_job *j,
 	r = NULL;
 	rc = db_exec(d->db, "INSERT INTO job_attempts (job_id, attempt, "
 	    "host_id, host_name, started_at, finished_at, exit_code, "
-	    "oom_killed, error, failure) SELECT j.id, j.attempt, j.host_id, "
-	    "h.name, j.started_at, COALESCE(j.finished_at, UTC_TIMESTAMP(3)), "
-	    "j.exit_code, j.oom_killed, LEFT(?, 2048), ? FROM jobs j "
+	    "oom_killed, error, failure, log_size) SELECT j.id, j.attempt, "
+	    "j.host_id, h.name, j.started_at, "
+	    "COALESCE(j.finished_at, UTC_TIMESTAMP(3)), "
+	    "j.exit_code, j.oom_killed, LEFT(?, 2048), ?, j.log_size FROM jobs j "
 	    "LEFT JOIN hosts h ON h.id = j.host_id WHERE j.id = ?",
 	    DB_ARGS(DB_STR(why), DB_STR(cls), DB_INT(j->id)), NULL, NULL);
 	if (rc != DB_OK)
@@ -466,7 +467,7 @@ fail_attempt(struct disp *d, struct disp_host *h, struct disp_job *j,
 	    "gpu_devices = NULL, container_id = NULL, placed_at = NULL, "
 	    "started_at = NULL, finished_at = NULL, exit_code = NULL, "
 	    "oom_killed = 0, error = NULL, result = NULL, "
-	    "model_sha256 = NULL, model_size = NULL, "
+	    "model_sha256 = NULL, model_size = NULL, log_size = NULL, "
 	    "processing_time_ms = NULL, pending_reason = 'not_yet_considered' "
 	    "WHERE id = ? AND status = ?",
 	    DB_ARGS(DB_INT(strcmp(cls, "host_failure") == 0),

@@ -102,7 +102,7 @@ http_getenv(char **envp, const char *name)
 enum env_var {
 	V_METHOD, V_URI, V_SCRIPT_NAME, V_PATH_INFO, V_QUERY, V_HTTPS,
 	V_CONTENT_LENGTH, V_APIKEY, V_SIGNATURE, V_TIMESTAMP, V_IF_NONE_MATCH,
-	V_IDEMPOTENCY_KEY, V_REMOTE_ADDR, V__MAX
+	V_IDEMPOTENCY_KEY, V_RANGE, V_IF_RANGE, V_REMOTE_ADDR, V__MAX
 };
 
 static const struct {
@@ -122,6 +122,8 @@ static const struct {
 	[V_TIMESTAMP] =		ENV_VAR("HTTP_X_SINGULARITY_TIMESTAMP"),
 	[V_IF_NONE_MATCH] =	ENV_VAR("HTTP_IF_NONE_MATCH"),
 	[V_IDEMPOTENCY_KEY] =	ENV_VAR("HTTP_IDEMPOTENCY_KEY"),
+	[V_RANGE] =		ENV_VAR("HTTP_RANGE"),
+	[V_IF_RANGE] =		ENV_VAR("HTTP_IF_RANGE"),
 	[V_REMOTE_ADDR] =	ENV_VAR("REMOTE_ADDR"),
 #undef ENV_VAR
 };
@@ -282,7 +284,7 @@ http_parse(struct http_req *r, char **envp, const char *base_path)
 {
 	static const enum env_var hdrs[] = {
 		V_APIKEY, V_SIGNATURE, V_TIMESTAMP, V_IF_NONE_MATCH,
-		V_IDEMPOTENCY_KEY, V_REMOTE_ADDR,
+		V_IDEMPOTENCY_KEY, V_RANGE, V_IF_RANGE, V_REMOTE_ADDR,
 	};
 	const char	**slots[NITEMS(hdrs)];
 	const char	 *v[V__MAX];
@@ -330,7 +332,9 @@ http_parse(struct http_req *r, char **envp, const char *base_path)
 	slots[2] = &r->h_timestamp;
 	slots[3] = &r->h_if_none_match;
 	slots[4] = &r->h_idempotency_key;
-	slots[5] = &r->remote_addr;
+	slots[5] = &r->h_range;
+	slots[6] = &r->h_if_range;
+	slots[7] = &r->remote_addr;
 	for (i = 0; i < NITEMS(hdrs); i++)
 		if ((rc = parse_header(v[hdrs[i]], slots[i])) != 0)
 			return rc;
@@ -720,6 +724,125 @@ http_send_error(struct http_req *r, int status, const char *code,
 out:
 	cJSON_Delete(obj);
 	return rc;
+}
+
+/* --- Range requests (RFC 9110 14) ---------------------------------------- */
+
+/* OWS of RFC 9110 5.6.3. */
+static int
+is_ows(char c)
+{
+
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * 1*DIGIT at p[*i..n) into *v, saturating at ULLONG_MAX; *i moves past
+ * the digits. Returns 0, or -1 when there is no digit there.
+ */
+static int
+range_num(const char *p, size_t n, size_t *i, unsigned long long *v)
+{
+	size_t		 start = *i;
+	unsigned	 d;
+
+	*v = 0;
+	while (*i < n && p[*i] >= '0' && p[*i] <= '9') {
+		d = (unsigned)(p[*i] - '0');
+		if (*v > (ULLONG_MAX - d) / 10)
+			*v = ULLONG_MAX;
+		else
+			*v = *v * 10 + d;
+		(*i)++;
+	}
+	return *i > start ? 0 : -1;
+}
+
+/*
+ * See http.h. The grammar of RFC 9110 14.1.1-14.2:
+ *
+ *   Range = "bytes" "=" 1#range-spec
+ *   range-spec = first-pos "-" [ last-pos ] / "-" suffix-length
+ *
+ * where 1# is a comma list with OWS around the commas and empty elements
+ * allowed (5.6.1). An int-range whose last-pos is below its first-pos is
+ * invalid (14.1.1), and so is then the whole header (HTTP_RANGE_BAD).
+ */
+enum http_range_kind
+http_range_parse(const char *p, size_t n, struct http_range *out)
+{
+	struct http_range	 first, one;
+	size_t			 i = 0, count = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&first, 0, sizeof(first));
+	if (p == NULL)
+		return HTTP_RANGE_NONE;
+	while (i < n && is_ows(p[i]))
+		i++;
+	if (n - i < 6 || strncasecmp(p + i, "bytes=", 6) != 0)
+		return HTTP_RANGE_NONE;		/* another unit: ignored */
+	for (i += 6;;) {
+		while (i < n && is_ows(p[i]))
+			i++;
+		if (i == n)
+			break;
+		if (p[i] == ',') {
+			i++;
+			continue;
+		}
+		memset(&one, 0, sizeof(one));
+		if (p[i] == '-') {
+			i++;
+			if (range_num(p, n, &i, &one.len) == -1)
+				return (out->kind = HTTP_RANGE_BAD);
+			one.suffix = 1;
+		} else {
+			if (range_num(p, n, &i, &one.first) == -1 ||
+			    i == n || p[i] != '-')
+				return (out->kind = HTTP_RANGE_BAD);
+			i++;
+			if (i < n && p[i] >= '0' && p[i] <= '9') {
+				(void)range_num(p, n, &i, &one.last);
+				one.has_last = 1;
+				if (one.last < one.first)
+					return (out->kind = HTTP_RANGE_BAD);
+			}
+		}
+		while (i < n && is_ows(p[i]))
+			i++;
+		if (i < n && p[i] != ',')
+			return (out->kind = HTTP_RANGE_BAD);
+		if (count++ == 0)
+			first = one;
+	}
+	if (count == 0)
+		return (out->kind = HTTP_RANGE_BAD);	/* 1# needs one */
+	*out = first;
+	out->kind = count == 1 ? HTTP_RANGE_ONE : HTTP_RANGE_MANY;
+	return out->kind;
+}
+
+/* See http.h. */
+int
+http_range_resolve(const struct http_range *rg, unsigned long long total,
+    unsigned long long *first, unsigned long long *last)
+{
+
+	if (rg->kind != HTTP_RANGE_ONE || total == 0)
+		return -1;
+	if (rg->suffix) {
+		if (rg->len == 0)
+			return -1;
+		*first = rg->len >= total ? 0 : total - rg->len;
+		*last = total - 1;
+		return 0;
+	}
+	if (rg->first >= total)
+		return -1;
+	*first = rg->first;
+	*last = rg->has_last && rg->last < total - 1 ? rg->last : total - 1;
+	return 0;
 }
 
 /* Reason phrases of RFC 9110 15 for the statuses this service answers. */

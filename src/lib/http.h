@@ -59,6 +59,8 @@ struct http_req {
 	const char	*h_timestamp;	/* X-singularity-timestamp, or NULL */
 	const char	*h_if_none_match;
 	const char	*h_idempotency_key;
+	const char	*h_range;	/* Range, or NULL (see http_range_parse) */
+	const char	*h_if_range;	/* If-Range, or NULL */
 	const char	*remote_addr;
 	char		**envp;
 
@@ -176,6 +178,58 @@ int		 http_send_text(struct http_req *r, int status, const char *text);
  */
 int		 http_send_error(struct http_req *r, int status, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * A Range request header (RFC 9110 14.1-14.2) as http_range_parse() reads
+ * it. Only the unit "bytes" and one range are served. An absent header or
+ * another unit (which RFC 9110 14.2 says MUST be ignored) is
+ * HTTP_RANGE_NONE: the whole representation (200). A malformed "bytes="
+ * value is HTTP_RANGE_BAD and a valid set of several ranges
+ * HTTP_RANGE_MANY: both refused with 416, as 14.2 allows ("MAY ignore or
+ * reject"). NOTE: refusing rather than ignoring keeps the answer the same
+ * behind every web server: lighttpd and Apache apply a Range themselves to
+ * a 200 from a backend (lighttpd when the answer is small enough to be
+ * buffered whole), and a 416 or 206 from us is left as it is.
+ */
+enum http_range_kind {
+	HTTP_RANGE_NONE,	/* answer the whole representation */
+	HTTP_RANGE_ONE,		/* one range: first..last or a suffix */
+	HTTP_RANGE_MANY,	/* several ranges: refused (416) */
+	HTTP_RANGE_BAD,		/* "bytes=" then no valid range set: 416 */
+};
+
+struct http_range {
+	enum http_range_kind kind;
+	int		 suffix;	/* "-N": the last len bytes */
+	int		 has_last;	/* "N-M" (else "N-": to the end) */
+	unsigned long long first;	/* first-pos */
+	unsigned long long last;	/* last-pos, when has_last */
+	unsigned long long len;		/* suffix-length, when suffix */
+};
+
+/*
+ * Parse the n bytes of a Range header value at p (untrusted: not
+ * NUL-terminated, any bytes) into *out: "bytes" (any case) "=" a
+ * comma-separated list of int-range ("N-" or "N-M" with M >= N) or
+ * suffix-range ("-N") elements, with optional blanks around the commas
+ * and empty elements skipped (RFC 9110 5.6.1); numbers past ULLONG_MAX
+ * saturate. The fields of *out describe the first range of ONE and MANY
+ * and are all zero for NONE and BAD. Never fails; returns out->kind.
+ */
+enum http_range_kind http_range_parse(const char *p, size_t n,
+		    struct http_range *out);
+
+/*
+ * The bytes of an HTTP_RANGE_ONE range within a representation of total
+ * bytes (RFC 9110 14.1.2): *first and *last (inclusive), a last-pos past
+ * the end clamped to total - 1, a suffix longer than total taken as all
+ * of it. Returns 0, or -1 when the range is not satisfiable (416): a
+ * first-pos at or past total, a suffix of length 0, an empty
+ * representation, or a kind other than HTTP_RANGE_ONE.
+ */
+int		 http_range_resolve(const struct http_range *rg,
+		    unsigned long long total, unsigned long long *first,
+		    unsigned long long *last);
 
 /* Reason phrase for a status code ("Not Found"); "Unknown" otherwise. */
 const char	*http_reason(int status);

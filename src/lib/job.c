@@ -142,11 +142,13 @@ job_result_json(const char *text, size_t len)
 	"d.uuid, j.cpu, j.gpu, j.ram_gb, j.result, " JOB_PT_SQL ", " \
 	"j.created_at, j.started_at, j.finished_at, j.exit_code, j.error, " \
 	"j.pending_reason, h.name, j.env, j.attempt, " \
-	"(j.placed_at IS NOT NULL OR j.host_id IS NOT NULL), j.id, pj.uuid"
+	"(j.placed_at IS NOT NULL OR j.host_id IS NOT NULL), j.id, pj.uuid, " \
+	"j.log_size"
 #define COL_ATTEMPT	21
 #define COL_PLACED	22
 #define COL_ID		23
 #define COL_PROMOTED	24	/* the pilot job's UUID */
+#define COL_LOG_SIZE	25	/* the current attempt's log */
 
 /*
  * The columns of the earlier attempts, ordered by job row id then attempt
@@ -155,7 +157,7 @@ job_result_json(const char *text, size_t len)
  */
 #define ATTEMPT_COLS \
 	"a.job_id, a.attempt, a.started_at, a.finished_at, a.exit_code, " \
-	"a.error, a.host_name"
+	"a.error, a.host_name, a.log_size"
 #define ATTEMPTS_IN_CHUNK	32
 #define ATTEMPTS_IN_32 \
 	"(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -203,8 +205,8 @@ add_int_or_null(cJSON *obj, const char *key, const struct db_res *res,
 
 /*
  * Append to arr the attempt {attempt, started_at, finished_at, exit_code,
- * error, host} from row i of res, its columns from c in that order.
- * Returns 0 or -1.
+ * error, host, log_size} from row i of res, its columns from c in that
+ * order. Returns 0 or -1.
  */
 static int
 add_attempt(cJSON *arr, const struct db_res *res, size_t i, size_t c)
@@ -220,7 +222,8 @@ add_attempt(cJSON *arr, const struct db_res *res, size_t i, size_t c)
 	    add_time(o, "finished_at", db_res_str(res, i, c + 2)) == -1 ||
 	    add_int_or_null(o, "exit_code", res, i, c + 3) == -1 ||
 	    job_add_str_or_null(o, "error", db_res_str(res, i, c + 4)) == -1 ||
-	    job_add_str_or_null(o, "host", db_res_str(res, i, c + 5)) == -1)
+	    job_add_str_or_null(o, "host", db_res_str(res, i, c + 5)) == -1 ||
+	    add_int_or_null(o, "log_size", res, i, c + 6) == -1)
 		return -1;
 	return 0;
 }
@@ -269,7 +272,8 @@ add_attempts(cJSON *obj, const struct db_res *res, size_t i,
 	    add_time(o, "finished_at", db_res_str(res, i, 15)) == -1 ||
 	    add_int_or_null(o, "exit_code", res, i, 16) == -1 ||
 	    job_add_str_or_null(o, "error", db_res_str(res, i, 17)) == -1 ||
-	    job_add_str_or_null(o, "host", db_res_str(res, i, 19)) == -1)
+	    job_add_str_or_null(o, "host", db_res_str(res, i, 19)) == -1 ||
+	    add_int_or_null(o, "log_size", res, i, COL_LOG_SIZE) == -1)
 		return -1;
 	return 0;
 }
@@ -601,4 +605,45 @@ job_files_get(struct db *db, long long account_id, const char *batch_uuid,
 	out->has_log = !db_res_isnull(res, 0, 4);
 	db_res_free(res);
 	return DB_OK;
+}
+
+/* See job.h. */
+int
+job_log_info(struct db *db, long long account_id, const char *job_uuid,
+    unsigned attempt, struct job_log *out)
+{
+	struct db_res	*res = NULL;
+	size_t		 col;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	out->size = -1;
+	/* attempt 0 joins no row: attempts number from 1. */
+	rc = db_query(db, "SELECT j.uuid, j.status, j.attempt, j.log_size, "
+	    "a.log_size FROM jobs j LEFT JOIN job_attempts a "
+	    "ON a.job_id = j.id AND a.attempt = ? "
+	    "WHERE j.account_id = ? AND j.uuid = ?",
+	    DB_ARGS(DB_INT(attempt), DB_INT(account_id), DB_STR(job_uuid)),
+	    &res);
+	if (rc != DB_OK)
+		return rc;
+	if (res->nrows != 1) {
+		db_res_free(res);
+		return JOB_NOT_FOUND;
+	}
+	snprintf(out->uuid, sizeof(out->uuid), "%s", db_res_str(res, 0, 0));
+	out->status = job_status_parse(db_res_str(res, 0, 1),
+	    db_res_len(res, 0, 1));
+	out->current = (unsigned)db_res_int(res, 0, 2);
+	out->attempt = attempt == 0 ? out->current : attempt;
+	rc = DB_OK;
+	if (out->attempt > out->current)
+		rc = JOB_NO_ATTEMPT;
+	else {
+		col = out->attempt == out->current ? 3 : 4;
+		if (!db_res_isnull(res, 0, col) && db_res_int(res, 0, col) >= 0)
+			out->size = db_res_int(res, 0, col);
+	}
+	db_res_free(res);
+	return rc;
 }

@@ -43,6 +43,7 @@ enum job_rc {
 	JOB_FINAL,		/* already COMPLETED, ERRORED or CANCELED: 409 */
 	JOB_FINISHING,		/* PROCESSED or UPLOADING: 409 */
 	JOB_BAD_BEFORE,		/* ?before= names nothing of the account: 400 */
+	JOB_NO_ATTEMPT,		/* ?attempt= past the job's current one: 404 */
 };
 
 /* Upper-case names as stored and shown ("QUEUED", ...), by enum value. */
@@ -123,9 +124,10 @@ int	job_get(struct db *db, long long account_id, const char *uuid,
  * started_at, finished_at, exit_code, error, pending_reason, host, env
  * (the job's environment {"NAME": "value"}, {} for none), attempt (the
  * current attempt's number, from 1) and attempts [{attempt, started_at,
- * finished_at, exit_code, error, host}]: the earlier attempts as
- * job_attempts keeps them, then the current one once it was placed
- * (started_at to host of the job itself).
+ * finished_at, exit_code, error, host, log_size}]: the earlier attempts
+ * as job_attempts keeps them, then the current one once it was placed
+ * (started_at to host and log_size of the job itself); log_size is the
+ * logical size of the attempt's log (joblog.h), null before it has one.
  * Returns DB_OK, JOB_BAD_BEFORE or a db error.
  */
 int	job_list(struct db *db, long long account_id,
@@ -164,5 +166,24 @@ struct job_files {
  */
 int	job_files_get(struct db *db, long long account_id,
 	    const char *batch_uuid, const char *job_uuid, struct job_files *out);
+
+/* What GET /job/{id}/log needs of one attempt of a job. */
+struct job_log {
+	char		 uuid[UUID_STR_LEN + 1];
+	int		 status;	/* enum job_status of the job */
+	unsigned	 attempt;	/* the attempt asked, or the current one */
+	unsigned	 current;	/* the job's current attempt */
+	long long	 size;		/* logical size of its log; -1: none yet */
+};
+
+/*
+ * The log of attempt (0: the current one) of the job of account with UUID
+ * job_uuid: its logical size, from jobs.log_size for the current attempt
+ * and job_attempts.log_size for an earlier one (NULL, or no row: -1).
+ * One query. Returns DB_OK, JOB_NOT_FOUND, JOB_NO_ATTEMPT (attempt past
+ * the job's current one; out->current set) or a db error.
+ */
+int	job_log_info(struct db *db, long long account_id, const char *job_uuid,
+	    unsigned attempt, struct job_log *out);
 
 #endif

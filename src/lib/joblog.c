@@ -3,7 +3,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,4 +226,138 @@ joblog_plan_range(long long total, long long file_size, long long from,
 	}
 	p->marker_after = p->npieces;
 	return 0;
+}
+
+/*
+ * The job and attempt whose log is the file name in ROOT/logs/<fan>, into
+ * uuid (37 bytes) and *attempt. Returns 0, or -1 when name is no log's
+ * name there: the path is made again by joblog_path() and compared, so
+ * the layout's naming rule stays in one place.
+ */
+static int
+log_name(const char *root, const char *fan, const char *name, char *uuid,
+    unsigned *attempt)
+{
+	const char		*p;
+	char			*want, *got;
+	unsigned long long	 n = 1;
+	int			 ok;
+
+	if (strlen(name) < UUID_STR_LEN + 4)
+		return -1;
+	memcpy(uuid, name, UUID_STR_LEN);
+	uuid[UUID_STR_LEN] = '\0';
+	p = name + UUID_STR_LEN;
+	if (strcmp(p, ".log") != 0) {
+		/* ".<n>.log" */
+		if (*p++ != '.')
+			return -1;
+		for (n = 0; *p >= '0' && *p <= '9'; p++)
+			if ((n = n * 10 + (unsigned long long)(*p - '0')) >
+			    UINT_MAX)
+				return -1;
+		if (n < 2)
+			return -1;
+	}
+	if ((want = joblog_path(root, uuid, (unsigned)n)) == NULL)
+		return -1;
+	got = xasprintf("%s/logs/%s/%s", root, fan, name);
+	ok = strcmp(want, got) == 0;
+	free(want);
+	free(got);
+	if (!ok)
+		return -1;
+	*attempt = (unsigned)n;
+	return 0;
+}
+
+/* See joblog.h. Walks logs/ab/. */
+int
+joblog_list(const char *root, int (*fn)(void *, const char *, unsigned),
+    void *arg)
+{
+	char		*top = NULL, *sub = NULL;
+	DIR		*d0 = NULL, *d1 = NULL;
+	struct dirent	*e0, *e1;
+	char		 uuid[UUID_STR_LEN + 1];
+	unsigned	 attempt;
+	int		 rc = 0;
+
+	top = xasprintf("%s/logs", root);
+	if ((d0 = opendir(top)) == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	while ((e0 = readdir(d0)) != NULL) {
+		if (strlen(e0->d_name) != 2 || e0->d_name[0] == '.')
+			continue;
+		sub = xasprintf("%s/%s", top, e0->d_name);
+		if ((d1 = opendir(sub)) == NULL) {
+			free(sub);
+			sub = NULL;
+			continue;
+		}
+		while ((e1 = readdir(d1)) != NULL)
+			if (log_name(root, e0->d_name, e1->d_name, uuid,
+			    &attempt) == 0 &&
+			    (rc = fn(arg, uuid, attempt)) != 0)
+				goto out;
+		closedir(d1);
+		d1 = NULL;
+		free(sub);
+		sub = NULL;
+	}
+out:
+	if (d1 != NULL)
+		closedir(d1);
+	if (d0 != NULL)
+		closedir(d0);
+	free(sub);
+	free(top);
+	return rc;
+}
+
+/* See joblog.h. */
+int
+joblog_remove(const char *root, const char *job_uuid)
+{
+	char		*first = NULL, *dir = NULL, *p;
+	DIR		*d = NULL;
+	struct dirent	*e;
+	char		 uuid[UUID_STR_LEN + 1], fan[3];
+	unsigned	 attempt;
+	int		 rc = -1, u, e2;
+
+	if ((first = joblog_path(root, job_uuid, 1)) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	dir = xstrdup(first);
+	*strrchr(dir, '/') = '\0';
+	memcpy(fan, job_uuid, 2);
+	fan[2] = '\0';
+	if ((d = opendir(dir)) == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (log_name(root, fan, e->d_name, uuid, &attempt) != 0 ||
+		    strcmp(uuid, job_uuid) != 0)
+			continue;
+		p = xasprintf("%s/%s", dir, e->d_name);
+		u = unlink(p);
+		free(p);
+		if (u == -1 && errno != ENOENT)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (d != NULL) {
+		e2 = errno;
+		closedir(d);
+		errno = e2;
+	}
+	free(dir);
+	free(first);
+	return rc;
 }

@@ -113,4 +113,23 @@ int	 joblog_plan_whole(long long total, long long file_size,
 int	 joblog_plan_range(long long total, long long file_size, long long from,
 	    struct joblog_plan *p);
 
+/*
+ * Call fn(arg, job_uuid, attempt) for each log file under ROOT/logs whose
+ * name is one joblog_path() makes, in the fan-out directory of its UUID
+ * ("<uuid>.log" for attempt 1, "<uuid>.<n>.log" for n > 1, n without
+ * leading zeros); other names are skipped. A non-zero return of fn stops
+ * the walk and is returned; otherwise returns 0, or -1 on a read error
+ * (errno set). A missing ROOT/logs is no error.
+ */
+int	 joblog_list(const char *root,
+	    int (*fn)(void *, const char *, unsigned), void *arg);
+
+/*
+ * Remove every log of the job job_uuid: attempt 1's and each later
+ * attempt's (what removes a job's log removes all of them). Missing files
+ * are no error. Returns 0, or -1 with errno set (EINVAL for a UUID that
+ * joblog_path() refuses).
+ */
+int	 joblog_remove(const char *root, const char *job_uuid);
+
 #endif

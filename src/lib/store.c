@@ -18,6 +18,7 @@
 
 #include <openssl/rand.h>
 
+#include "joblog.h"
 #include "store.h"
 #include "util.h"
 
@@ -531,19 +532,17 @@ store_job_path(const char *root, enum store_job_kind kind,
 }
 
 /*
- * See store.h.
+ * Give the synced temporary file t the final name final, a job file of
+ * kind under root (its directories made first), and fsync the directory.
+ * t is released in every case. Returns an enum store_rc.
  */
-int
-store_tmp_commit_job(struct store_tmp *t, const char *root,
-    enum store_job_kind kind, const char *job_uuid)
+static int
+commit_job_file(struct store_tmp *t, const char *root,
+    enum store_job_kind kind, const char *job_uuid, const char *final)
 {
-	char	*d2 = NULL, *final = NULL;
-	int	 rc = STORE_ERROR, e;
+	char	*d2 = NULL;
+	int	 rc, e;
 
-	if ((final = store_job_path(root, kind, job_uuid)) == NULL) {
-		errno = EINVAL;
-		goto err;
-	}
 	d2 = xasprintf("%s/%s/%.2s", root, job_dirs[kind], job_uuid);
 	if ((rc = store_job_mkdir(root, kind, job_uuid)) != STORE_OK)
 		goto err;
@@ -566,8 +565,47 @@ err:
 	store_tmp_discard(t);
 	errno = e;
 out:
-	free(final);
 	free(d2);
+	return rc;
+}
+
+/*
+ * See store.h.
+ */
+int
+store_tmp_commit_job(struct store_tmp *t, const char *root,
+    enum store_job_kind kind, const char *job_uuid)
+{
+	char	*final;
+	int	 rc;
+
+	if ((final = store_job_path(root, kind, job_uuid)) == NULL) {
+		store_tmp_discard(t);
+		errno = EINVAL;
+		return STORE_ERROR;
+	}
+	rc = commit_job_file(t, root, kind, job_uuid, final);
+	free(final);
+	return rc;
+}
+
+/*
+ * See store.h.
+ */
+int
+store_tmp_commit_log(struct store_tmp *t, const char *root,
+    const char *job_uuid, unsigned attempt)
+{
+	char	*final;
+	int	 rc;
+
+	if ((final = joblog_path(root, job_uuid, attempt)) == NULL) {
+		store_tmp_discard(t);
+		errno = EINVAL;
+		return STORE_ERROR;
+	}
+	rc = commit_job_file(t, root, STORE_JOB_LOG, job_uuid, final);
+	free(final);
 	return rc;
 }
 

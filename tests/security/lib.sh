@@ -64,11 +64,11 @@ sec_check_canary() {
 }
 
 # Every file under the store is a temporary file, a content-addressed shard,
-# a model or a log with its canonical name.
+# a model or a log (of attempt 1, or <uuid>.<n>.log) with its canonical name.
 sec_check_store() {
 	local bad
 	bad=$(cd "$T/store" && find . -type f | grep -Ev \
-	    '^\./(tmp/st-[a-z]+-[0-9]+-[0-9a-f]+\.tmp|shards/([0-9a-f]{2})/([0-9a-f]{2})/\2\3[0-9a-f]{60}\.zip|(models|logs)/[0-9a-f]{2}/[0-9a-f-]{36}\.(zip|log))$' || :)
+	    '^\./(tmp/st-[a-z]+-[0-9]+-[0-9a-f]+\.tmp|shards/([0-9a-f]{2})/([0-9a-f]{2})/\2\3[0-9a-f]{60}\.zip|models/[0-9a-f]{2}/[0-9a-f-]{36}\.zip|logs/[0-9a-f]{2}/[0-9a-f-]{36}(\.[1-9][0-9]*)?\.log)$' || :)
 	[ -z "$bad" ] || st_fail "unexpected files in the blob store: $bad"
 	bad=$(cd "$T/store" && find . -type l)
 	[ -z "$bad" ] || st_fail "symbolic links in the blob store: $bad"

@@ -1,7 +1,8 @@
 /*
  * test-cli-conf.c: the client's configuration (src/cli/cli-conf.c):
  * config.json parsing, where it is looked for, what a signed request
- * needs, and the API URL split into origin and prefix.
+ * needs, and the API URL split into origin and prefix; and the
+ * Content-Range of an answer (cli-http.c), which `job log --follow` reads.
  */
 #include "config.h"
 
@@ -201,6 +202,67 @@ test_url_split(void **state)
 			fail_msg("accepted '%s'", bad[i]);
 }
 
+struct cr_case {
+	int		 line;
+	const char	*in;
+	int		 rc;
+	long long	 first, last, total;
+};
+
+static const struct cr_case cr_cases[] = {
+	{ __LINE__, "bytes 0-99/3000", 0, 0, 99, 3000 },
+	{ __LINE__, "bytes 4821-5320/5321\r\n", 0, 4821, 5320, 5321 },
+	{ __LINE__, "  Bytes 7-7/8 ", 0, 7, 7, 8 },
+	{ __LINE__, "bytes */3000", 1, 0, 0, 3000 },
+	{ __LINE__, "bytes */0", 1, 0, 0, 0 },
+	{ __LINE__, "bytes 9223372036854775806-9223372036854775806/"
+	    "9223372036854775807", 0, 9223372036854775806LL,
+	    9223372036854775806LL, 9223372036854775807LL },
+	{ __LINE__, "", -1, 0, 0, 0 },
+	{ __LINE__, "bytes", -1, 0, 0, 0 },
+	{ __LINE__, "bytes 5-4/10", -1, 0, 0, 0 },	/* last < first */
+	{ __LINE__, "bytes 0-10/10", -1, 0, 0, 0 },	/* last >= total */
+	{ __LINE__, "bytes 0-9/*", -1, 0, 0, 0 },
+	{ __LINE__, "bytes 0-9", -1, 0, 0, 0 },
+	{ __LINE__, "bytes -1-9/10", -1, 0, 0, 0 },
+	{ __LINE__, "bytes 0-9/10x", -1, 0, 0, 0 },
+	{ __LINE__, "bytes 0 -9/10", -1, 0, 0, 0 },
+	{ __LINE__, "bytes=0-9/10", -1, 0, 0, 0 },
+	{ __LINE__, "items 0-9/10", -1, 0, 0, 0 },
+	{ __LINE__, "bytes */", -1, 0, 0, 0 },
+	{ __LINE__, "bytes 0-1/9223372036854775808", -1, 0, 0, 0 },
+	{ __LINE__, "bytes 99999999999999999999-1/2", -1, 0, 0, 0 },
+};
+
+static void
+test_content_range(void **state)
+{
+	const struct cr_case	*c;
+	long long		 first, last, total;
+	size_t			 i;
+	int			 rc, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cr_cases) / sizeof(cr_cases[0]); i++) {
+		c = &cr_cases[i];
+		first = last = total = 0;
+		rc = cli_content_range(c->in, strlen(c->in), &first, &last,
+		    &total);
+		if (rc != c->rc || (rc == 0 && (first != c->first ||
+		    last != c->last)) || (rc >= 0 && total != c->total)) {
+			print_error("content-range line %d \"%s\": rc %d "
+			    "%lld-%lld/%lld\n", c->line, c->in, rc, first,
+			    last, total);
+			bad++;
+		}
+	}
+	/* Never read past n. */
+	assert_int_equal(cli_content_range("bytes 0-9/100", 12, &first, &last,
+	    &total), 0);
+	assert_true(total == 10);
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -211,6 +273,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_url_split),
+		cmocka_unit_test(test_content_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

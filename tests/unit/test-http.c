@@ -188,6 +188,9 @@ static const struct parse_case parse_cases[] = {
 	{ __LINE__, { GET, PING, "REMOTE_ADDR=127.0.0.1\n" }, 400 },
 	{ __LINE__, { GET, PING, "HTTP_X_SINGULARITY_SIGNATURE=ab\tcd" }, 400 },
 	{ __LINE__, { GET, PING, "HTTP_X_OTHER=\x01" }, 0 },	/* not ours */
+	{ __LINE__, { GET, PING, "HTTP_RANGE=bytes=0-\r\nX: y" }, 400 },
+	{ __LINE__, { GET, PING, "HTTP_IF_RANGE=\"x\"\x01" }, 400 },
+	{ __LINE__, { GET, PING, "HTTP_RANGE=anything at all" }, 0 },
 	/* CONTENT_LENGTH */
 	{ __LINE__, { GET, PING, "CONTENT_LENGTH=" }, 0 },
 	{ __LINE__, { GET, PING, "CONTENT_LENGTH=0" }, 0 },
@@ -203,6 +206,167 @@ static const struct parse_case parse_cases[] = {
 	{ __LINE__, { GET, PING, "CONTENT_LENGTH=0x10" }, 400 },
 	{ __LINE__, { GET, PING, "CONTENT_LENGTH=1e3" }, 400 },
 };
+
+/* --- Range (RFC 9110 14) ------------------------------------------------ */
+
+#define BIG	18446744073709551615ULL	/* ULLONG_MAX: saturated */
+
+struct range_case {
+	int		 line;
+	const char	*in;
+	enum http_range_kind kind;
+	int		 suffix, has_last;
+	unsigned long long first, last, len;
+};
+
+static const struct range_case range_cases[] = {
+	/* one range */
+	{ __LINE__, "bytes=0-", HTTP_RANGE_ONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=100-", HTTP_RANGE_ONE, 0, 0, 100, 0, 0 },
+	{ __LINE__, "bytes=100-199", HTTP_RANGE_ONE, 0, 1, 100, 199, 0 },
+	{ __LINE__, "bytes=5-5", HTTP_RANGE_ONE, 0, 1, 5, 5, 0 },
+	{ __LINE__, "bytes=-500", HTTP_RANGE_ONE, 1, 0, 0, 0, 500 },
+	{ __LINE__, "bytes=-0", HTTP_RANGE_ONE, 1, 0, 0, 0, 0 },
+	{ __LINE__, "BYTES=7-", HTTP_RANGE_ONE, 0, 0, 7, 0, 0 },
+	{ __LINE__, "Bytes=007-010", HTTP_RANGE_ONE, 0, 1, 7, 10, 0 },
+	{ __LINE__, "  bytes=1-2  ", HTTP_RANGE_ONE, 0, 1, 1, 2, 0 },
+	{ __LINE__, "bytes=1-2,", HTTP_RANGE_ONE, 0, 1, 1, 2, 0 },
+	{ __LINE__, "bytes=, ,1-2 ,\t", HTTP_RANGE_ONE, 0, 1, 1, 2, 0 },
+	{ __LINE__, "bytes=99999999999999999999999-", HTTP_RANGE_ONE, 0, 0,
+	    BIG, 0, 0 },
+	{ __LINE__, "bytes=18446744073709551615-", HTTP_RANGE_ONE, 0, 0,
+	    BIG, 0, 0 },
+	{ __LINE__, "bytes=18446744073709551614-18446744073709551616",
+	    HTTP_RANGE_ONE, 0, 1, BIG - 1, BIG, 0 },
+	{ __LINE__, "bytes=-99999999999999999999999", HTTP_RANGE_ONE, 1, 0, 0,
+	    0, BIG },
+	/* several: the first is kept, the kind says MANY */
+	{ __LINE__, "bytes=0-1,5-", HTTP_RANGE_MANY, 0, 1, 0, 1, 0 },
+	{ __LINE__, "bytes=-5, 0-", HTTP_RANGE_MANY, 1, 0, 0, 0, 5 },
+	{ __LINE__, "bytes=0-0,0-0,0-0", HTTP_RANGE_MANY, 0, 1, 0, 0, 0 },
+	/* ignored (none or another unit), or malformed (all zero) */
+	{ __LINE__, "", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes= ,, ", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes =0-", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes= 0 -", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0 -1", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0- 1", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "items=0-5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "byte=0-5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytesx=0-5", HTTP_RANGE_NONE, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=5-4", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-1,5-4", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=--5", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=-5-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=-5-6", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=+5-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=5", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0x10-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=1e3-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-1;2-3", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-1 2-3", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=a-b", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=0-\xff", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "bytes=\xd9\xa0-", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, "BYTES=x", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+	{ __LINE__, " \tbytes=", HTTP_RANGE_BAD, 0, 0, 0, 0, 0 },
+};
+
+static void
+test_range_parse(void **state)
+{
+	const struct range_case	*c;
+	struct http_range	 rg;
+	char			*copy;
+	size_t			 i, n;
+	int			 bad = 0;
+
+	for (i = 0; i < NITEMS(range_cases); i++) {
+		c = &range_cases[i];
+		/* Not NUL-terminated: the parser must stop at n. */
+		n = strlen(c->in);
+		copy = malloc(n + 1);
+		assert_non_null(copy);
+		memcpy(copy, c->in, n);
+		copy[n] = '5';
+		if (http_range_parse(copy, n, &rg) != c->kind ||
+		    rg.kind != c->kind || rg.suffix != c->suffix ||
+		    rg.has_last != c->has_last || rg.first != c->first ||
+		    rg.last != c->last || rg.len != c->len) {
+			print_error("range case line %d \"%s\": got kind %d "
+			    "suffix %d has_last %d %llu %llu %llu\n", c->line,
+			    c->in, rg.kind, rg.suffix, rg.has_last, rg.first,
+			    rg.last, rg.len);
+			bad++;
+		}
+		free(copy);
+	}
+	assert_int_equal(http_range_parse(NULL, 0, &rg), HTTP_RANGE_NONE);
+	/* The same text cut short is never read past its end. */
+	assert_int_equal(http_range_parse("bytes=0-9", 8, &rg), HTTP_RANGE_ONE);
+	assert_false(rg.has_last);
+	assert_int_equal(http_range_parse("bytes=0-9", 5, &rg), HTTP_RANGE_NONE);
+	assert_int_equal(bad, 0);
+}
+
+struct resolve_case {
+	int		 line;
+	const char	*in;
+	unsigned long long total;
+	int		 rc;
+	unsigned long long first, last;
+};
+
+static const struct resolve_case resolve_cases[] = {
+	{ __LINE__, "bytes=0-", 1000, 0, 0, 999 },
+	{ __LINE__, "bytes=999-", 1000, 0, 999, 999 },
+	{ __LINE__, "bytes=1000-", 1000, -1, 0, 0 },	/* nothing new yet */
+	{ __LINE__, "bytes=1001-", 1000, -1, 0, 0 },
+	{ __LINE__, "bytes=0-", 0, -1, 0, 0 },
+	{ __LINE__, "bytes=10-19", 1000, 0, 10, 19 },
+	{ __LINE__, "bytes=10-5000", 1000, 0, 10, 999 },
+	{ __LINE__, "bytes=10-18446744073709551616", 1000, 0, 10, 999 },
+	{ __LINE__, "bytes=999-999", 1000, 0, 999, 999 },
+	{ __LINE__, "bytes=-1", 1000, 0, 999, 999 },
+	{ __LINE__, "bytes=-300", 1000, 0, 700, 999 },
+	{ __LINE__, "bytes=-1000", 1000, 0, 0, 999 },
+	{ __LINE__, "bytes=-5000", 1000, 0, 0, 999 },
+	{ __LINE__, "bytes=-0", 1000, -1, 0, 0 },
+	{ __LINE__, "bytes=-5", 0, -1, 0, 0 },
+	{ __LINE__, "bytes=99999999999999999999-", 9223372036854775807ULL,
+	    -1, 0, 0 },
+	{ __LINE__, "bytes=0-1,5-", 1000, -1, 0, 0 },	/* MANY */
+	{ __LINE__, "items=0-", 1000, -1, 0, 0 },	/* NONE */
+	{ __LINE__, "bytes=5-1", 1000, -1, 0, 0 },	/* BAD */
+};
+
+static void
+test_range_resolve(void **state)
+{
+	const struct resolve_case	*c;
+	struct http_range		 rg;
+	unsigned long long		 first, last;
+	size_t				 i;
+	int				 rc, bad = 0;
+
+	for (i = 0; i < NITEMS(resolve_cases); i++) {
+		c = &resolve_cases[i];
+		first = last = 12345;
+		(void)http_range_parse(c->in, strlen(c->in), &rg);
+		rc = http_range_resolve(&rg, c->total, &first, &last);
+		if (rc != c->rc || (rc == 0 && (first != c->first ||
+		    last != c->last))) {
+			print_error("resolve case line %d \"%s\" of %llu: got "
+			    "%d %llu-%llu\n", c->line, c->in, c->total, rc,
+			    first, last);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
 
 static void
 test_parse_table(void **state)
@@ -243,6 +407,8 @@ test_parse_fields(void **state)
 		"HTTP_IF_NONE_MATCH=\"e\"",
 		"HTTP_IDEMPOTENCY_KEY=i",
 		"REMOTE_ADDR=127.0.0.1",
+		"HTTP_RANGE=bytes=5-",
+		"HTTP_IF_RANGE=\"r\"",
 		NULL,
 	};
 	struct http_req	 r;
@@ -262,6 +428,8 @@ test_parse_fields(void **state)
 	assert_string_equal(r.h_if_none_match, "\"e\"");
 	assert_string_equal(r.h_idempotency_key, "i");
 	assert_string_equal(r.remote_addr, "127.0.0.1");
+	assert_string_equal(r.h_range, "bytes=5-");
+	assert_string_equal(r.h_if_range, "\"r\"");
 	assert_int_equal(r.head_only, 0);
 	assert_int_equal(util_uuid_parse(r.request_id, canon), 0);
 	assert_string_equal(canon, r.request_id);
@@ -806,6 +974,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_range_parse),
+		cmocka_unit_test(test_range_resolve),
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_parse_rebuilt_uri),
 		cmocka_unit_test(test_parse_https),
