@@ -8,11 +8,17 @@
 #                                always there), DK_ENDPOINT (what to register:
 #                                unix://$DK_SOCK, or tcp://127.0.0.1:PORT with
 #                                TLS), DK_TLS_CA DK_TLS_CERT DK_TLS_KEY (client
-#                                files, tls only), DK_PID, DK_PORT
+#                                files, tls only), DK_PID, DK_PORT; the words
+#                                of ST_DOCKERD_ARGS (unset: none) are added to
+#                                dockerd's arguments, e.g.
+#                                ST_DOCKERD_ARGS="--insecure-registry H:P"
 #   st_dockerd_stop SOCK         stop the engine of SOCK (containers die too)
 #   st_dk SOCK METHOD PATH [curl args]   call the Engine API (v1.41) of SOCK
 #   st_test_image NAME:TAG [SOCK]        import the test image (busybox-static
 #                                        and tests/e2e/train.sh as /train.sh)
+#   st_test_image_big NAME:TAG MIB [SOCK]   the same plus /pad.bin, MIB MiB of
+#                                        random bytes (no gzip shrinks it): an
+#                                        image whose pull takes measurable time
 #   st_dk_watch SOCK             stream SOCK's container start events from
 #                                now on (for st_dk_starts)
 #   st_dk_starts SOCK NAME       how many times container NAME was started
@@ -88,10 +94,10 @@ st_dockerd_start() {
 		    --tlscert=$T/docker-$name-tls/server.pem
 		    --tlskey=$T/docker-$name-tls/server.key"
 	fi
-	# shellcheck disable=SC2086 # the host options are words
+	# shellcheck disable=SC2086 # the host options and ST_DOCKERD_ARGS are words
 	setsid dockerd --iptables=false --ip6tables=false --bridge=none \
 	    --storage-driver=vfs --data-root="$data" --exec-root="$short/x" \
-	    --pidfile="$short/d.pid" $hosts \
+	    --pidfile="$short/d.pid" $hosts ${ST_DOCKERD_ARGS:-} \
 	    </dev/null >"$T/docker-$name.log" 2>&1 &
 	DK_PID=$!
 	st_track_pid "$DK_PID"
@@ -167,34 +173,64 @@ st_docker_cleanup() {
 	# NOTE: no `set -e` again: the EXIT trap goes on to st_cleanup.
 }
 
-# st_test_image NAME:TAG [SOCK]: a root file system of busybox-static, its
-# applet links and /train.sh, imported as NAME:TAG.
-st_test_image() {
-	local ref=$1 sock=${2:-$DK_SOCK} root=$T/image-root a out
-	local bb
+# The root file system of the test images in $T/image-root: busybox-static,
+# its applet links and /train.sh (made once per test).
+st_test_root() {
+	local root=$T/image-root bb a
+	[ -f "$root/.done" ] && return 0
 	bb=$(command -v busybox || :)
 	[ -n "$bb" ] || st_skip "busybox is not installed (apt-get install busybox-static)"
 	file -L "$bb" 2>/dev/null | grep -q 'dynamically' &&
 	    st_skip "busybox is not static (apt-get install busybox-static)"
-	if [ ! -f "$T/image.tar" ]; then
-		rm -rf "$root"
-		mkdir -p "$root/bin" "$root/tmp" "$root/data" "$root/output"
-		chmod 1777 "$root/tmp"
-		cp "$bb" "$root/bin/busybox"
-		for a in $("$bb" --list); do
-			[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
-		done
-		cp "$top_srcdir/tests/e2e/train.sh" "$root/train.sh"
-		chmod 755 "$root/train.sh"
-		tar -C "$root" -cf "$T/image.tar" .
-	fi
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/tmp" "$root/data" "$root/output"
+	chmod 1777 "$root/tmp"
+	cp "$bb" "$root/bin/busybox"
+	for a in $("$bb" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
+	done
+	cp "$top_srcdir/tests/e2e/train.sh" "$root/train.sh"
+	chmod 755 "$root/train.sh"
+	: >"$root/.done"
+}
+
+# st_image_import REF TAR SOCK: TAR imported as the one-layer image REF.
+st_image_import() {
+	local ref=$1 tar=$2 sock=$3 out
 	out=$(st_dk "$sock" POST \
-	    "/images/create?fromSrc=-&repo=${ref%%:*}&tag=${ref##*:}" \
-	    -H 'Content-Type: application/x-tar' --data-binary @"$T/image.tar") ||
+	    "/images/create?fromSrc=-&repo=${ref%:*}&tag=${ref##*:}" \
+	    -H 'Content-Type: application/x-tar' --data-binary @"$tar") ||
 	    st_fail "importing $ref failed"
 	case $out in
 	*error*) st_fail "importing $ref: $out" ;;
 	esac
+}
+
+# st_test_image NAME:TAG [SOCK]: a root file system of busybox-static, its
+# applet links and /train.sh, imported as NAME:TAG.
+st_test_image() {
+	local ref=$1 sock=${2:-$DK_SOCK}
+	st_test_root
+	if [ ! -f "$T/image.tar" ]; then
+		tar -C "$T/image-root" --exclude=./.done -cf "$T/image.tar" .
+	fi
+	st_image_import "$ref" "$T/image.tar" "$sock"
+}
+
+# st_test_image_big NAME:TAG MIB [SOCK]: the test image plus /pad.bin, MIB
+# MiB of random bytes, imported as NAME:TAG (one layer). Random, so that a
+# push still sends about MIB MiB after gzip: a pull of it takes a time
+# that a byte rate decides.
+st_test_image_big() {
+	local ref=$1 mib=$2 sock=${3:-$DK_SOCK} pad=$T/image-pad-$2
+	st_test_root
+	if [ ! -f "$T/image-big-$mib.tar" ]; then
+		mkdir -p "$pad"
+		head -c "$((mib * 1048576))" /dev/urandom >"$pad/pad.bin"
+		tar -cf "$T/image-big-$mib.tar" -C "$T/image-root" --exclude=./.done . \
+		    -C "$pad" ./pad.bin
+	fi
+	st_image_import "$ref" "$T/image-big-$mib.tar" "$sock"
 }
 
 # st_dk_watch SOCK: stream the engine's container start events from now on
