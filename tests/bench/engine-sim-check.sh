@@ -379,9 +379,15 @@ expect_call "create c3" 201 1 POST "/containers/create?name=c3" -H "$J" \
     -d '{"Image":"singularity/testai:1","Cmd":["/train.sh","--sleep","0.2","--exit","3"],"Labels":{"singularity.job":"j3"}}'
 expect_call "create c4" 201 1 POST "/containers/create?name=c4" -H "$J" \
     -d '{"Image":"singularity/testai:1","Cmd":["/train.sh","--sleep","5","--mem","512"],"Labels":{"singularity.job":"j4"},"HostConfig":{"Memory":268435456}}'
+expect_call "create c5" 201 1 POST "/containers/create?name=c5" -H "$J" \
+    -d '{"Image":"singularity/testai:1","Cmd":["sleep","infinity"]}'
 expect_call "start c3" 204 1 POST /containers/c3/start
 expect_call "start c4" 204 1 POST /containers/c4/start
-sleep 0.6
+expect_call "start c5" 204 1 POST /containers/c5/start
+sleep 1.2
+expect_call "inspect c5" 200 1 GET /containers/c5/json
+st_expect_eq "$(js "$T/b" 'd["State"]["Status"]')" running "sleep infinity runs on"
+expect_call "force delete c5" 204 1 DELETE "/containers/c5?force=true"
 expect_call "inspect c3" 200 1 GET /containers/c3/json
 st_expect_eq "$(js "$T/b" '[d["State"]["Status"], d["State"]["ExitCode"]]')" '["exited", 3]' "--exit 3"
 expect_call "archive of a failed job" 200 1 GET "/containers/c3/archive?path=/output"
@@ -390,7 +396,7 @@ st_expect_eq "$(python3 -c 'import sys, tarfile; print(tarfile.open(sys.argv[1])
 expect_call "inspect c4" 200 1 GET /containers/c4/json
 st_expect_eq "$(js "$T/b" '[d["State"]["Status"], d["State"]["ExitCode"], d["State"]["OOMKilled"]]')" \
     '["exited", 137, true]' "--mem over HostConfig.Memory: OOM"
-st_ok "kill (TERM 143, KILL 137, bad signal, not running), delete (running, force), --exit, OOM"
+st_ok "kill (TERM 143, KILL 137, bad signal, not running), delete (running, force), --exit, OOM, sleep infinity"
 
 # --- events ---------------------------------------------------------------------------------
 sleep 0.2
@@ -515,7 +521,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["simulator"].startswith("engine-sim") and s["seq"] == 1 and s["hosts"] == 3
 t, h1 = s["total"], s["engines"]["h0001"]
-assert t["calls"]["POST /containers/create"] == h1["calls"]["POST /containers/create"] == 9, t["calls"]
+assert t["calls"]["POST /containers/create"] == h1["calls"]["POST /containers/create"] == 10, t["calls"]
 assert t["calls"]["POST /volumes/create"] >= 1104
 assert t["unknown"] == {"POST /v1.41/containers/{}/wait": 1, "GET /v1.41/containers/create": 1}, t["unknown"]
 assert t["unknown_calls"] == 2

@@ -20,17 +20,44 @@
  * What it does NOT do: run anything. There are no processes, cgroups, file
  * systems, networks or registries. A started container "runs" for the
  * number after `--sleep` or after the word `sleep` in its command (else
- * 1 s), then exits 0 (`--exit N`: N; `--oom`, or `--mem MB` at or above its
+ * 1 s; `sleep infinity` until killed), then exits 0 (`--exit N`: N; `--oom`, or `--mem MB` at or above its
  * HostConfig.Memory: OOM-killed, 137). While it runs it "prints" one log
- * line of 100 bytes every 100/--log-rate seconds on stdout (0: only a start
- * and an end line); the lines are a function of the time, never stored. A
- * KILL ends it with 137, TERM with 143 (a real PID 1 that ignores TERM keeps
- * running). GET archive knows only /output: output/result.json
- * ({"fitness": index + 0.5}, index being the container's creation number on
- * its engine) and a 1 KiB output/model.bin once it exited 0, an empty
- * output/ before. PUT archive counts and discards the tar stream. Pulls
- * take --pull-seconds; an image whose name holds "denied" fails in the
- * stream (errorDetail), one holding "missing" fails with 404 at once.
+ * line of 100 bytes every 100/--log-rate seconds (0: only a start and an
+ * end line); the lines are a function of the time, never stored.
+ *
+ * Where it answers differently from a real dockerd 20.10, on purpose:
+ *  - Only /v1.41/... is served, and /version also without a version; a
+ *    real engine takes any version from 1.12 and none ("page not found"
+ *    here, counted as unknown, so a benchmark shows such a call).
+ *  - Signals: any signal that ends a process ends the container with
+ *    128 + signal (TERM: 143); a real PID 1 that ignores TERM keeps running.
+ *  - Logs: every line is on stdout; stderr=1 alone yields nothing.
+ *  - GET (and HEAD) archive know only /output: output/result.json
+ *    ({"fitness": index + 0.5}, index being the container's creation
+ *    number on its engine) and a 1 KiB output/model.bin once the container
+ *    exited 0, an empty output/ before; other paths are 404. PUT archive
+ *    counts and discards the stream (it is not read as tar); the
+ *    directories that exist are /, /bin, /tmp, /data, /output, /dev, /etc,
+ *    /proc, /sys and the mount targets with what lies below them.
+ *  - Pulls take --pull-seconds and emit one 50 MB layer; an image whose
+ *    name holds "denied" fails half-way in the stream (errorDetail), one
+ *    holding "missing" fails with 404 at once; importing (fromSrc) is a
+ *    400, counted as unknown. Image ids are random per engine.
+ *  - Events: the last 1,000 per engine are kept (dockerd 20.10 keeps 256);
+ *    no network events; event filters type, event, label, container,
+ *    image, volume and scope. Container list filters label, name (a
+ *    substring, dockerd a regexp), id and status; the other valid ones are
+ *    a 400 "not simulated", counted as unknown.
+ *  - A create body without Image, and bodies or filters that are not JSON,
+ *    are refused with 400 and a message of the simulator.
+ *  - Inspect and list carry the fields the dispatcher may read (State,
+ *    Config, HostConfig as given over a few defaults, Mounts, Labels), not
+ *    every field of dockerd; /info has NCPU 64 and MemTotal 512 GiB.
+ *  - A client that disconnects while its call waits for the latency has
+ *    the call dropped (dockerd would still carry it out).
+ *
+ * Libraries: cJSON for JSON, libarchive for the tar of GET archive, and
+ * OpenSSL's libcrypto for random ids and the base64 of the path stat.
  *
  * It exists for `make bench` alone: `make check` always drives real
  * engines (tests/lib/docker.sh). Its answers say so: Server
@@ -599,7 +626,7 @@ struct container {
 	cJSON		*entrypoint;	/* Entrypoint array (in body), or NULL */
 	unsigned long	 index;		/* creation number on its engine */
 	long long	 created_ns;
-	long long	 duration_ns;	/* of a run */
+	long long	 duration_ns;	/* of a run; -1: until killed */
 	int		 exit_planned;
 	int		 oom_planned;
 	long long	 oom_after_ns;
@@ -635,6 +662,7 @@ struct engine {
 	struct conn	*subs;		/* /events streams */
 	unsigned long	 next_index;
 	struct stats	 st;
+	struct timer	 accept_tm;	/* accepting again after EMFILE */
 };
 
 enum { POLL_LISTENER = 1, POLL_CONN, POLL_SIGNAL };
@@ -1672,8 +1700,11 @@ ctr_plan(struct container *c)
 		if ((strcmp(w[i], "--sleep") == 0 || strcmp(w[i], "sleep") ==
 		    0) && i + 1 < n) {
 			v = strtod(w[i + 1], &end);
-			if (end != w[i + 1] && *end == '\0' && v >= 0 &&
-			    v < 1e7)
+			if (end != w[i + 1] && *end == '\0' && isinf(v) &&
+			    v > 0)
+				c->duration_ns = -1;	/* sleep infinity */
+			else if (end != w[i + 1] && *end == '\0' && v >= 0 &&
+			    v <= 1e9)
 				c->duration_ns = (long long)(v * 1e9);
 		} else if (strcmp(w[i], "--exit") == 0 && i + 1 < n)
 			c->exit_planned = (int)strtol(w[i + 1], NULL, 10) & 255;
@@ -1685,8 +1716,8 @@ ctr_plan(struct container *c)
 	if (mem_mb >= 0 && !isnan(limit) && limit > 0 &&
 	    mem_mb * 1048576.0 >= limit)
 		c->oom_planned = 1;
-	c->oom_after_ns = c->duration_ns < 200000000LL ? c->duration_ns :
-	    200000000LL;
+	c->oom_after_ns = c->duration_ns >= 0 && c->duration_ns < 200000000LL ?
+	    c->duration_ns : 200000000LL;
 	for (i = 0; i < n; i++)
 		free(w[i]);
 	free(w);
@@ -1778,8 +1809,10 @@ ctr_run(struct container *c)
 	memset(r, 0, sizeof(*r));
 	r->start_ns = real_ns();
 	c->running = 1;
-	timer_at(&c->exit_tm, mono_ns() + (c->oom_planned ? c->oom_after_ns :
-	    c->duration_ns));
+	if (c->oom_planned)
+		timer_at(&c->exit_tm, mono_ns() + c->oom_after_ns);
+	else if (c->duration_ns >= 0)
+		timer_at(&c->exit_tm, mono_ns() + c->duration_ns);
 	event_container(c, "start", NULL);
 }
 
@@ -4063,6 +4096,19 @@ conn_readable(struct conn *c)
 		conn_parse(c);
 }
 
+/* Listen again after EMFILE (see engine_accept()). */
+static void
+accept_again(struct timer *t)
+{
+	struct engine		*e = container_of(t, struct engine, accept_tm);
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = e;
+	epoll_ctl(g.ep, EPOLL_CTL_MOD, e->fd, &ev);
+}
+
 static void
 engine_accept(struct engine *e)
 {
@@ -4075,7 +4121,20 @@ engine_accept(struct engine *e)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE) {
+				/*
+				 * NOTE: the pending connection keeps the
+				 * socket readable: stop listening a while
+				 * rather than spin.
+				 */
+				fprintf(stderr, SIM_NAME ": %s: accept: %s "
+				    "(%llu connections open)\n", e->name,
+				    strerror(errno), g.open_conns);
+				memset(&ev, 0, sizeof(ev));
+				ev.data.ptr = e;
+				epoll_ctl(g.ep, EPOLL_CTL_MOD, e->fd, &ev);
+				timer_at(&e->accept_tm, mono_ns() + 100000000LL);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				fprintf(stderr, SIM_NAME ": %s: accept: %s\n",
 				    e->name, strerror(errno));
 			return;
@@ -4305,6 +4364,7 @@ main(int argc, char *argv[])
 		e->kind = POLL_LISTENER;
 		e->idx = i + 1;
 		e->fd = -1;
+		timer_init(&e->accept_tm, accept_again);
 		snprintf(e->name, sizeof(e->name), "h%04u", i + 1);
 		for (k = 0; k < g.nimages; k++)
 			image_add(e, g.images[k]);
