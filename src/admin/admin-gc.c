@@ -176,7 +176,8 @@ gc_logs(struct gc *g)
 		    strerror(errno));
 		failed = 1;
 	}
-	qsort(g->names, g->nnames, sizeof(*g->names), cmp_str);
+	if (g->nnames > 0)
+		qsort(g->names, g->nnames, sizeof(*g->names), cmp_str);
 	for (i = 0; i < g->nnames; i = k) {
 		if (sscanf(g->names[i], "%36s %u", uuid, &attempt) != 2)
 			return -1;
