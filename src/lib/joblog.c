@@ -122,8 +122,10 @@ joblog_write(int fd, long long cap, long long off, const void *p, size_t n)
 
 /* See joblog.h. */
 long long
-joblog_cap(long long conf_cap, long long file_size)
+joblog_cap(long long conf_cap, long long file_size, long long total)
 {
+	if (total > file_size && file_size >= 2)
+		return file_size;
 	return file_size > conf_cap ? file_size : conf_cap;
 }
 

@@ -61,11 +61,13 @@ int	 joblog_write(int fd, long long cap, long long off, const void *p,
 	    size_t n);
 
 /*
- * The cap a writer uses for a log whose file is file_size bytes now: the
- * configured cap, or the file's size when that is larger (a log begun under
- * a larger cap keeps it, so the layout never changes under a reader).
+ * The cap a writer uses for a log of logical size total whose file is
+ * file_size bytes now: a wrapped log's (total > file_size) is its file's
+ * size, whatever the configuration says now; else the configured cap, or
+ * the file's size when that is larger (a log begun under a larger cap keeps
+ * it). So the layout never changes under a reader.
  */
-long long joblog_cap(long long conf_cap, long long file_size);
+long long joblog_cap(long long conf_cap, long long file_size, long long total);
 
 /*
  * The file size a log of logical size total and cap cap has once complete:

@@ -191,19 +191,25 @@ test_path(void **state)
 struct size_case {
 	int		 line;
 	long long	 a, b;
-	long long	 cap;		/* joblog_cap(a, b) */
+	long long	 cap;		/* joblog_cap(a, b, total) */
 	long long	 file;		/* joblog_file_size(a, b) */
+	long long	 total;		/* logical size (0: a plain log) */
 };
 
 static const struct size_case size_cases[] = {
 	/* a: configured cap or total; b: file size or cap */
-	{ __LINE__, 1000, 0, 1000, 0 },
-	{ __LINE__, 1000, 999, 1000, 999 },
-	{ __LINE__, 1000, 1000, 1000, 1000 },
-	{ __LINE__, 1000, 1001, 1001, 1000 },
-	{ __LINE__, 1000, 4096, 4096, 1000 },
-	{ __LINE__, 0, 0, 0, 0 },
-	{ __LINE__, 5000, 1000, 5000, 1000 },
+	{ __LINE__, 1000, 0, 1000, 0, 0 },
+	{ __LINE__, 1000, 999, 1000, 999, 0 },
+	{ __LINE__, 1000, 1000, 1000, 1000, 0 },
+	{ __LINE__, 1000, 1001, 1001, 1000, 0 },
+	{ __LINE__, 1000, 4096, 4096, 1000, 0 },
+	{ __LINE__, 0, 0, 0, 0, 0 },
+	{ __LINE__, 5000, 1000, 5000, 1000, 0 },
+	/* Wrapped under a cap of 1000, the configured cap raised since. */
+	{ __LINE__, 5000, 1000, 1000, 1000, 3000 },
+	{ __LINE__, 500, 1000, 1000, 500, 3000 },
+	/* Plain with total == file size: the configuration's. */
+	{ __LINE__, 5000, 1000, 5000, 1000, 1000 },
 };
 
 static void
@@ -216,10 +222,10 @@ test_cap_and_file_size(void **state)
 	(void)state;
 	for (i = 0; i < NITEMS(size_cases); i++) {
 		c = &size_cases[i];
-		if (joblog_cap(c->a, c->b) != c->cap ||
+		if (joblog_cap(c->a, c->b, c->total) != c->cap ||
 		    joblog_file_size(c->a, c->b) != c->file) {
 			print_error("size case line %d: cap %lld file %lld\n",
-			    c->line, joblog_cap(c->a, c->b),
+			    c->line, joblog_cap(c->a, c->b, c->total),
 			    joblog_file_size(c->a, c->b));
 			bad++;
 		}
@@ -459,7 +465,8 @@ test_resume_identical(void **state)
 		assert_int_equal(stat(pb, &st), 0);
 		fd = joblog_open_write(root, JOB2, 2);
 		assert_int_not_equal(fd, -1);
-		write_chunks(fd, joblog_cap(c->cap, (long long)st.st_size), s,
+		write_chunks(fd, joblog_cap(c->cap, (long long)st.st_size,
+		    c->committed), s,
 		    c->committed, c->total, 300);
 		close(fd);
 
