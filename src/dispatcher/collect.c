@@ -1,9 +1,8 @@
 /*
- * collect.c: what a job leaves behind (DESIGN "The dispatcher"): its
- * container stopped when asked (SIGTERM, grace, SIGKILL); /output fetched
- * through the archive endpoint, result.json (a JSON object of at most
- * 64 KiB) made the result and every other file zipped into the model in
- * the blob store; the last 1 MiB of its log stored.
+ * collect.c: what a job leaves behind (DESIGN "The dispatcher"): /output,
+ * fetched through the archive endpoint (step.c), read here: result.json (a
+ * JSON object of at most 64 KiB) made the result and every other file
+ * zipped into the model in the blob store.
  */
 #include "config.h"
 
@@ -32,143 +31,38 @@ disp_outputs_free(struct disp_outputs *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
-}
-
-/* Whether any container of list still runs (unknown counts as not). */
-static int
-any_running(struct disp_stop *list, size_t n, int *running)
-{
-	struct docker_state	 st;
-	size_t			 i;
-	int			 any = 0;
-
-	for (i = 0; i < n; i++) {
-		if (!running[i])
-			continue;
-		if (docker_inspect(list[i].h->dk, list[i].name, &st) !=
-		    DOCKER_OK || !st.running)
-			running[i] = 0;
-		else
-			any = 1;
-	}
-	return any;
-}
-
-/* See dispatch.h. */
-void
-disp_stop_all(struct disp *d, struct disp_stop *list, size_t n)
-{
-	struct timespec	 t0, now;
-	int		*running;
-	size_t		 i;
-	long long	 waited;
-
-	if (n == 0)
-		return;
-	running = xcalloc(n, sizeof(*running));
-	for (i = 0; i < n; i++) {
-		running[i] = 1;
-		if (docker_kill(list[i].h->dk, list[i].name, "SIGTERM") ==
-		    DOCKER_OK)
-			disp_say(d, "sent SIGTERM to %s on host %s",
-			    list[i].name, list[i].h->name);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (!any_running(list, n, running))
-			goto out;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - t0.tv_sec) * 1000LL +
-		    (now.tv_nsec - t0.tv_nsec) / 1000000;
-		if (waited >= (long long)d->conf.disp_stop_grace * 1000)
-			break;
-		sleep_ms(200);
-	}
-	for (i = 0; i < n; i++)
-		if (running[i] && docker_kill(list[i].h->dk, list[i].name,
-		    "SIGKILL") == DOCKER_OK)
-			disp_say(d, "sent SIGKILL to %s on host %s after %u s",
-			    list[i].name, list[i].h->name,
-			    d->conf.disp_stop_grace);
-	for (i = 0; i < 75 && any_running(list, n, running); i++)
-		sleep_ms(200);
-out:
-	free(running);
-}
-
 /*
- * Write n bytes of p to a new job file of the store (kind) and give it
- * its final name (a log: its attempt's); sha (65 bytes, may be NULL)
- * receives the SHA-256.
- * Returns 0 or -1.
+ * Write the n bytes of the model zip at p to the store as j's model; sha
+ * (65 bytes) receives its SHA-256. Returns 0 or -1.
  */
 static int
-store_bytes(struct disp *d, const struct disp_job *j,
-    enum store_job_kind kind, const void *p, size_t n, char *sha)
+store_model(struct disp *d, const struct disp_job *j, const void *p,
+    size_t n, char *sha)
 {
 	struct store_tmp	 t = { .fd = -1 };
 	unsigned char		 md[EVP_MAX_MD_SIZE];
 	unsigned int		 mdlen = 0;
 	int			 rc = -1;
 
-	if (sha != NULL) {
-		if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1)
-			return -1;
-		util_hex(md, mdlen, sha);
-	}
-	if (store_tmp_open(d->conf.store_dir, kind == STORE_JOB_MODEL ?
-	    "model" : "log", &t) != STORE_OK ||
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return -1;
+	util_hex(md, mdlen, sha);
+	if (store_tmp_open(d->conf.store_dir, "model", &t) != STORE_OK ||
 	    store_tmp_write(&t, p, n) != STORE_OK ||
 	    store_tmp_sync(&t) != STORE_OK) {
 		log_error("job %s: writing to the blob store: %s", j->uuid,
 		    strerror(errno));
 		goto out;
 	}
-	/* A log goes under its attempt's name (joblog.h). */
-	if ((kind == STORE_JOB_LOG ? store_tmp_commit_log(&t,
-	    d->conf.store_dir, j->uuid, j->attempt) :
-	    store_tmp_commit_job(&t, d->conf.store_dir, kind, j->uuid)) !=
-	    STORE_OK) {
-		log_error("job %s: storing its %s: %s", j->uuid,
-		    kind == STORE_JOB_MODEL ? "model" : "log",
+	if (store_tmp_commit_job(&t, d->conf.store_dir, STORE_JOB_MODEL,
+	    j->uuid) != STORE_OK) {
+		log_error("job %s: storing its model: %s", j->uuid,
 		    strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	store_tmp_discard(&t);
-	return rc;
-}
-
-/* See dispatch.h. */
-int
-disp_store_log(struct disp *d, struct disp_host *h, const struct disp_job *j)
-{
-	struct docker_buf	 b = { 0 };
-	char			 name[64];
-	int			 rc = -1;
-
-	disp_container_name(j, name);
-	if (docker_logs(h->dk, name, DISP_LOG_MAX, &b) != DOCKER_OK) {
-		log_warn("job %s: %s", j->uuid, docker_error(h->dk));
-		goto out;
-	}
-	if (store_bytes(d, j, STORE_JOB_LOG, b.data, b.len, NULL) != 0)
-		goto out;
-	if (db_exec(d->db, "UPDATE jobs SET log_size = ? WHERE id = ?",
-	    DB_ARGS(DB_INT(b.len), DB_INT(j->id)), NULL, NULL) != DB_OK)
-		goto out;
-	rc = 0;
-out:
-	docker_buf_free(&b);
 	return rc;
 }
 
@@ -258,7 +152,7 @@ take_result(struct disp_outputs *o, struct archive *a, long long size)
 
 /* See dispatch.h. */
 int
-disp_collect(struct disp *d, struct disp_host *h, const struct disp_job *j,
+collect_outputs(struct disp *d, const struct disp_job *j, FILE *f,
     struct disp_outputs *o)
 {
 	struct archive		*a = NULL;
@@ -267,30 +161,18 @@ disp_collect(struct disp *d, struct disp_host *h, const struct disp_job *j,
 	zip_t			*za = NULL;
 	zip_error_t		 ze;
 	zip_stat_t		 zst;
-	FILE			*f = NULL;
-	char			 name[64], *member = NULL, *data = NULL;
+	char			*member = NULL, *data = NULL;
 	char			*zbuf = NULL;
 	long long		 total = 0, size;
-	int			 drc, rc = -1, r, seen_result = 0;
+	int			 rc = -1, r, seen_result = 0;
 
 	memset(o, 0, sizeof(*o));
 	zip_error_init(&ze);
-	disp_container_name(j, name);
-	if ((f = tmpfile()) == NULL) {
-		log_error("job %s: tmpfile: %s", j->uuid, strerror(errno));
-		goto out;
-	}
-	drc = docker_archive_get(h->dk, name, "/output", f, DISP_OUTPUT_MAX);
-	if (drc == DOCKER_NOT_FOUND) {
+	if (f == NULL) {
 		o->result_error = xstrdup("the job left no /output");
 		rc = 0;
 		goto out;
 	}
-	if (drc != DOCKER_OK) {
-		log_warn("job %s: %s", j->uuid, docker_error(h->dk));
-		goto out;
-	}
-	rewind(f);
 
 	if ((zs = zip_source_buffer_create(NULL, 0, 0, &ze)) == NULL ||
 	    (za = zip_open_from_source(zs, ZIP_TRUNCATE, &ze)) == NULL) {
@@ -363,8 +245,7 @@ disp_collect(struct disp *d, struct disp_host *h, const struct disp_job *j,
 			goto zerr;
 		}
 		zip_source_close(zs);
-		if (store_bytes(d, j, STORE_JOB_MODEL, zbuf, zst.size,
-		    o->model_sha256) != 0) {
+		if (store_model(d, j, zbuf, zst.size, o->model_sha256) != 0) {
 			o->model_sha256[0] = '\0';
 			goto out;
 		}
@@ -385,8 +266,6 @@ out:
 		zip_source_free(zs);
 	if (a != NULL)
 		archive_read_free(a);
-	if (f != NULL)
-		fclose(f);
 	zip_error_fini(&ze);
 	free(zbuf);
 	free(member);

@@ -299,3 +299,378 @@ docker_parse_pull(const char *p, size_t n, char *msg, size_t msglen)
 	}
 	return rc;
 }
+
+/* "1.41" -> 1041; -1 when malformed. */
+static long
+api_number(const char *s)
+{
+	unsigned long long	 maj, min;
+	const char		*dot;
+	char			 tmp[16];
+
+	if (s == NULL || (dot = strchr(s, '.')) == NULL ||
+	    (size_t)(dot - s) >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, (size_t)(dot - s));
+	tmp[dot - s] = '\0';
+	if (util_parse_u64(tmp, 1000, &maj) != 0 ||
+	    util_parse_u64(dot + 1, 999, &min) != 0)
+		return -1;
+	return (long)(maj * 1000 + min);
+}
+
+/* See docker.h. */
+int
+docker_parse_version(const char *p, size_t n, char *msg, size_t msglen)
+{
+	cJSON		*j;
+	const cJSON	*api, *minapi;
+	long		 want = api_number(DOCKER_API_VERSION);
+	int		 rc = -1;
+
+	msg[0] = '\0';
+	if ((j = cJSON_ParseWithLength(p, n)) == NULL || !cJSON_IsObject(j)) {
+		snprintf(msg, msglen, "the answer to GET /version is not "
+		    "JSON");
+		goto out;
+	}
+	api = cJSON_GetObjectItemCaseSensitive(j, "ApiVersion");
+	minapi = cJSON_GetObjectItemCaseSensitive(j, "MinAPIVersion");
+	if (!cJSON_IsString(api) || api_number(api->valuestring) < want) {
+		snprintf(msg, msglen, "speaks Docker API %s; %s or newer is "
+		    "needed", cJSON_IsString(api) ? api->valuestring :
+		    "(unknown)", DOCKER_API_VERSION);
+		goto out;
+	}
+	if (cJSON_IsString(minapi) && (api_number(minapi->valuestring) < 0 ||
+	    api_number(minapi->valuestring) > want)) {
+		snprintf(msg, msglen, "no longer speaks Docker API %s "
+		    "(minimum %s)", DOCKER_API_VERSION, minapi->valuestring);
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* A string member of o into out (truncated), "" when absent. */
+static void
+str_of(const cJSON *o, const char *key, char *out, size_t outlen)
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (cJSON_IsString(f) && f->valuestring != NULL)
+		snprintf(out, outlen, "%s", f->valuestring);
+	else
+		out[0] = '\0';
+}
+
+/* See docker.h. */
+int
+docker_parse_list(const char *p, size_t n, struct docker_container **out,
+    size_t *nout)
+{
+	cJSON		*j;
+	const cJSON	*c, *f, *names, *labels;
+	size_t		 i = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if ((j = cJSON_ParseWithLength(p, n)) == NULL || !cJSON_IsArray(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	*out = xcalloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(**out));
+	cJSON_ArrayForEach(c, j) {
+		struct docker_container *dc = &(*out)[i];
+
+		if (!cJSON_IsObject(c))
+			continue;
+		str_of(c, "Id", dc->id, sizeof(dc->id));
+		str_of(c, "State", dc->state, sizeof(dc->state));
+		names = cJSON_GetObjectItemCaseSensitive(c, "Names");
+		if (cJSON_IsArray(names) && cJSON_IsString(f =
+		    cJSON_GetArrayItem(names, 0)) && f->valuestring != NULL)
+			snprintf(dc->name, sizeof(dc->name), "%s",
+			    f->valuestring[0] == '/' ? f->valuestring + 1 :
+			    f->valuestring);
+		labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+		str_of(labels, "singularity.job", dc->job, sizeof(dc->job));
+		str_of(labels, "singularity.fill", dc->fill, sizeof(dc->fill));
+		if (dc->id[0] != '\0')
+			i++;
+		else
+			memset(dc, 0, sizeof(*dc));
+	}
+	*nout = i;
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* See docker.h. */
+int
+docker_parse_event(const char *p, size_t n, struct docker_event *ev)
+{
+	cJSON		*j;
+	const cJSON	*actor, *attr, *f;
+	char		 code[16];
+	unsigned long long v;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->exit_code = -1;
+	if ((j = cJSON_ParseWithLength(p, n)) == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	str_of(j, "Type", ev->type, sizeof(ev->type));
+	str_of(j, "Action", ev->action, sizeof(ev->action));
+	if (ev->action[0] == '\0')
+		str_of(j, "status", ev->action, sizeof(ev->action));
+	actor = cJSON_GetObjectItemCaseSensitive(j, "Actor");
+	attr = cJSON_GetObjectItemCaseSensitive(actor, "Attributes");
+	str_of(attr, "name", ev->name, sizeof(ev->name));
+	str_of(attr, "singularity.job", ev->job, sizeof(ev->job));
+	str_of(attr, "exitCode", code, sizeof(code));
+	if (code[0] != '\0' && util_parse_u64(code, 255, &v) == 0)
+		ev->exit_code = (int)v;
+	f = cJSON_GetObjectItemCaseSensitive(j, "timeNano");
+	if (cJSON_IsNumber(f) && f->valuedouble > 0 &&
+	    f->valuedouble < 9.2e18)
+		ev->time_ns = (long long)f->valuedouble;
+	else if (cJSON_IsNumber(f = cJSON_GetObjectItemCaseSensitive(j,
+	    "time")) && f->valuedouble > 0 && f->valuedouble < 9.2e9)
+		ev->time_ns = (long long)f->valuedouble * 1000000000LL;
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* See docker.h. */
+void
+docker_frames_init(struct docker_frames *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+/* See docker.h. */
+void
+docker_frames_free(struct docker_frames *f)
+{
+	docker_buf_free(&f->pay);
+	memset(f, 0, sizeof(*f));
+}
+
+/* See docker.h. */
+int
+docker_frames_feed(struct docker_frames *f, const void *vp, size_t n,
+    int (*fn)(void *, int, const char *, size_t), void *arg)
+{
+	const unsigned char	*p = vp;
+	size_t			 take;
+
+	while (n > 0 && !f->bad) {
+		if (f->hdrlen < 8) {
+			take = 8 - f->hdrlen;
+			if (take > n)
+				take = n;
+			memcpy(f->hdr + f->hdrlen, p, take);
+			f->hdrlen += take;
+			p += take;
+			n -= take;
+			if (f->hdrlen < 8)
+				break;
+			if (f->hdr[0] > 2 || f->hdr[1] != 0 ||
+			    f->hdr[2] != 0 || f->hdr[3] != 0) {
+				f->bad = 1;
+				break;
+			}
+			f->stream = f->hdr[0];
+			f->want = (size_t)f->hdr[4] << 24 |
+			    (size_t)f->hdr[5] << 16 | (size_t)f->hdr[6] << 8 |
+			    (size_t)f->hdr[7];
+			if (f->want > DOCKER_FRAME_MAX) {
+				f->bad = 1;
+				break;
+			}
+			f->pay.len = 0;
+		}
+		take = f->want - f->pay.len;
+		if (take > n)
+			take = n;
+		docker_buf_add(&f->pay, p, take);
+		p += take;
+		n -= take;
+		if (f->pay.len == f->want) {
+			f->hdrlen = 0;
+			if (fn(arg, f->stream, f->pay.data, f->pay.len) != 0) {
+				f->bad = 1;
+				break;
+			}
+			f->pay.len = 0;
+		}
+	}
+	return f->bad ? -1 : 0;
+}
+
+/* See docker.h. */
+int
+docker_frames_end(const struct docker_frames *f)
+{
+	return f->bad || f->hdrlen != 0 ? -1 : 0;
+}
+
+/* See docker.h. */
+int
+docker_log_ts(const char *p, size_t n, long long *ns, size_t *skip)
+{
+	char		 ts[40];
+	const char	*sp, *dot;
+	long long	 ms, frac = 0;
+	size_t		 len, i, nd = 0;
+
+	*ns = 0;
+	*skip = 0;
+	if ((sp = memchr(p, ' ', n < sizeof(ts) ? n : sizeof(ts))) == NULL)
+		return -1;
+	len = (size_t)(sp - p);
+	memcpy(ts, p, len);
+	ts[len] = '\0';
+	if (docker_parse_time(ts, &ms) != 0 || ms <= 0)
+		return -1;
+	/* docker_parse_time() keeps milliseconds: the rest of the fraction. */
+	if ((dot = memchr(ts, '.', len)) != NULL) {
+		for (i = (size_t)(dot - ts) + 1; i < len && ts[i] >= '0' &&
+		    ts[i] <= '9'; i++, nd++)
+			if (nd >= 3 && nd < 9)
+				frac = frac * 10 + (ts[i] - '0');
+		for (i = nd < 3 ? 3 : nd; i < 9; i++)
+			frac *= 10;
+		if (nd > 9)
+			return -1;
+	}
+	*ns = ms * 1000000LL + frac;
+	*skip = len + 1;
+	return 0;
+}
+
+/* See docker.h. */
+void
+docker_pull_progress_free(struct docker_pull_progress *pp)
+{
+	free(pp->layer);
+	pp->layer = NULL;
+	pp->nlayers = 0;
+}
+
+/* See docker.h. */
+int
+docker_pull_line(struct docker_pull_progress *pp, const char *p, size_t n)
+{
+	cJSON		*j;
+	const cJSON	*e, *m, *det, *cur, *tot;
+	char		 id[72], status[64];
+	size_t		 i;
+
+	if ((j = cJSON_ParseWithLength(p, n)) == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	e = cJSON_GetObjectItemCaseSensitive(j, "errorDetail");
+	m = cJSON_GetObjectItemCaseSensitive(e, "message");
+	if (!cJSON_IsString(m))
+		m = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (cJSON_IsString(m) || e != NULL) {
+		if (!pp->failed)
+			snprintf(pp->msg, sizeof(pp->msg), "%s",
+			    cJSON_IsString(m) && m->valuestring != NULL ?
+			    m->valuestring : "the registry reported an error");
+		pp->failed = 1;
+		cJSON_Delete(j);
+		return 0;
+	}
+	str_of(j, "id", id, sizeof(id));
+	str_of(j, "status", status, sizeof(status));
+	det = cJSON_GetObjectItemCaseSensitive(j, "progressDetail");
+	cur = cJSON_GetObjectItemCaseSensitive(det, "current");
+	tot = cJSON_GetObjectItemCaseSensitive(det, "total");
+	if (id[0] != '\0' && strncmp(status, "Downloading", 11) == 0 &&
+	    cJSON_IsNumber(cur)) {
+		for (i = 0; i < pp->nlayers; i++)
+			if (strcmp(pp->layer[i].id, id) == 0)
+				break;
+		if (i == pp->nlayers) {
+			pp->layer = xrealloc(pp->layer, (pp->nlayers + 1) *
+			    sizeof(*pp->layer));
+			memset(&pp->layer[i], 0, sizeof(pp->layer[i]));
+			snprintf(pp->layer[i].id, sizeof(pp->layer[i].id),
+			    "%s", id);
+			pp->nlayers++;
+		}
+		if (cur->valuedouble >= 0 && cur->valuedouble < 1e15)
+			pp->layer[i].cur = (long long)cur->valuedouble;
+		if (cJSON_IsNumber(tot) && tot->valuedouble > 0 &&
+		    tot->valuedouble < 1e15)
+			pp->layer[i].tot = (long long)tot->valuedouble;
+	} else if (id[0] != '\0' && (strcmp(status, "Download complete") == 0 ||
+	    strcmp(status, "Pull complete") == 0)) {
+		for (i = 0; i < pp->nlayers; i++)
+			if (strcmp(pp->layer[i].id, id) == 0 &&
+			    pp->layer[i].tot > 0)
+				pp->layer[i].cur = pp->layer[i].tot;
+	}
+	pp->current = pp->total = 0;
+	for (i = 0; i < pp->nlayers; i++) {
+		pp->current += pp->layer[i].cur;
+		pp->total += pp->layer[i].tot;
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* See docker.h. */
+int
+docker_parse_volume(const char *p, size_t n, char *out, size_t outlen)
+{
+	cJSON	*j;
+	int	 rc = -1;
+
+	out[0] = '\0';
+	if ((j = cJSON_ParseWithLength(p, n)) != NULL && cJSON_IsObject(j)) {
+		str_of(j, "Mountpoint", out, outlen);
+		rc = out[0] == '/' ? 0 : -1;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* See docker.h. */
+int
+docker_parse_volumes(const char *p, size_t n, char ***out, size_t *nout)
+{
+	cJSON		*j;
+	const cJSON	*v, *name;
+	size_t		 i = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if ((j = cJSON_ParseWithLength(p, n)) == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "Volumes");
+	if (!cJSON_IsArray(v)) {
+		cJSON_Delete(j);
+		return cJSON_IsNull(v) || v == NULL ? 0 : -1;
+	}
+	*out = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(**out));
+	cJSON_ArrayForEach(name, v) {
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(name, "Name");
+
+		if (cJSON_IsString(nm) && nm->valuestring != NULL &&
+		    nm->valuestring[0] != '\0')
+			(*out)[i++] = xstrdup(nm->valuestring);
+	}
+	*nout = i;
+	cJSON_Delete(j);
+	return 0;
+}

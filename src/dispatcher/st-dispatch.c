@@ -3,6 +3,12 @@
  * (DESIGN "The dispatcher"; st-dispatch(8)).
  *
  *   st-dispatch --once | --loop SECONDS [--dry-run] [--verbose] [-c CONFIG]
+ *
+ * --loop: an iteration every SECONDS (iter.c), and between them the event
+ * loop runs every Engine call, event stream, log follow, pull and fill as
+ * they progress. --once: one iteration, then the loop until what it
+ * started ended or [dispatcher] pass_budget seconds passed; what is left
+ * is given up and finished by the next pass.
  */
 #include "config.h"
 
@@ -15,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/resource.h>
+
 #include <curl/curl.h>
 
 #include "conf.h"
@@ -23,6 +31,8 @@
 #include "log.h"
 #include "store.h"
 #include "util.h"
+
+#include <openssl/crypto.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -94,25 +104,46 @@ out:
 	return rc;
 }
 
-/* Sleep until deadline (monotonic) or a stop signal. */
+/*
+ * Run the loop until deadline_ms (eloop_now_ms()), a stop signal, or (when
+ * until_idle) nothing of this process is under way any more.
+ */
 static void
-sleep_until(const struct timespec *deadline)
+run_until(struct disp *d, long long deadline_ms, int until_idle)
 {
-	struct timespec	 now, ts;
-	long long	 left;
+	long long	 now;
 
 	while (!stop_requested) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (deadline->tv_sec - now.tv_sec) * 1000LL +
-		    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-		if (left <= 0)
+		now = eloop_now_ms();
+		if (now >= deadline_ms || (until_idle && !disp_busy(d)))
 			return;
-		if (left > 200)
-			left = 200;
-		ts.tv_sec = 0;
-		ts.tv_nsec = left * 1000000L;
-		nanosleep(&ts, NULL);
+		eloop_run(d->el, deadline_ms - now < 100 ?
+		    (long)(deadline_ms - now) : 100);
+		disp_turn(d);
 	}
+}
+
+/* As many open files as allowed: a stream per running job and host. */
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The seal key, for private registry credentials (pull.c). */
+static void
+load_seal_key(struct disp *d)
+{
+	d->seal_ok = seal_load_key(d->conf.auth_key_file, d->seal_key,
+	    d->seal_err, sizeof(d->seal_err)) == 0;
+	if (!d->seal_ok)
+		log_warn("private registry credentials cannot be used: %s",
+		    d->seal_err);
 }
 
 int
@@ -129,11 +160,10 @@ main(int argc, char *argv[])
 	};
 	struct disp		 d;
 	struct sigaction	 sa;
-	struct timespec		 deadline;
 	const char		*cfg = NULL;
 	char			 err[1024];
 	unsigned long long	 loop_s = 0;
-	long long		 holder;
+	long long		 holder, t0;
 	int			 ch, once = 0, loop = 0, rc = DISP_EXIT_FAIL;
 	int			 conf_loaded = 0, lrc;
 
@@ -199,6 +229,11 @@ main(int argc, char *argv[])
 		    d.conf.store_dir, strerror(errno));
 		goto out;
 	}
+	raise_nofile();
+	d.once = !loop;
+	d.el = eloop_new();
+	if (!d.dry_run)
+		load_seal_key(&d);
 	if ((d.db = db_new(&d.conf)) == NULL || db_connect(d.db) != DB_OK) {
 		fprintf(stderr, "st-dispatch: cannot connect to the database: "
 		    "%s\n", d.db != NULL ? db_error(d.db) : "out of memory");
@@ -214,8 +249,7 @@ main(int argc, char *argv[])
 	sigaction(SIGPIPE, &sa, NULL);
 
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += (time_t)loop_s;
+		t0 = eloop_now_ms();
 		/* A dry run changes nothing and needs no lock. */
 		if (!d.dry_run) {
 			lrc = take_lock(&d, &holder);
@@ -239,20 +273,43 @@ main(int argc, char *argv[])
 				goto out;
 			}
 		}
-		if (disp_pass(&d) != 0 && !loop) {
+		d.iter++;
+		d.iter_t0 = t0;
+		d.failed = 0;
+		if (disp_iterate(&d) != 0 && !loop) {
 			fprintf(stderr, "st-dispatch: the pass failed: %s\n",
 			    db_error(d.db));
 			goto out;
 		}
+		if (d.dry_run)
+			break;
+		if (!loop) {
+			/* --once: finish what the pass started, in budget. */
+			run_until(&d, t0 + (long long)d.conf.disp_pass_budget *
+			    1000, 1);
+			pull_detach_all(&d);
+			logs_flush_all(&d);
+			if (d.failed) {
+				fprintf(stderr, "st-dispatch: the pass failed: "
+				    "%s\n", db_error(d.db));
+				goto out;
+			}
+			break;
+		}
 next:
 		if (!loop || stop_requested)
 			break;
-		sleep_until(&deadline);
+		run_until(&d, t0 + (long long)loop_s * 1000, 0);
 		if (stop_requested)
 			break;
 	}
 	rc = DISP_EXIT_OK;
 out:
+	if (d.el != NULL) {
+		disp_shutdown(&d);
+		eloop_free(d.el);
+	}
+	OPENSSL_cleanse(d.seal_key, sizeof(d.seal_key));
 	db_free(d.db);
 	curl_global_cleanup();
 	if (conf_loaded)

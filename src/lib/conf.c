@@ -125,6 +125,13 @@ static const struct conf_key keys[] = {
 	UINT("dispatcher", "stop_grace", disp_stop_grace, "30", 0, 3600),
 	STR("dispatcher", "network_mode", disp_network_mode, "none"),
 	UINT("dispatcher", "pids_limit", disp_pids_limit, "1024", 1, 4194304),
+	UINT("dispatcher", "host_calls", disp_host_calls, "8", 1, 1024),
+	UINT("dispatcher", "pull_timeout", disp_pull_timeout, "1800", 1,
+	    604800),
+	SIZE("dispatcher", "host_cache_max", disp_host_cache_max, "100G", 0,
+	    1024ULL * 1024 * GIB),
+	SIZE("dispatcher", "log_max", disp_log_max, "64M", 2, 64ULL * GIB),
+	UINT("dispatcher", "pass_budget", disp_pass_budget, "50", 1, 86400),
 };
 
 static const char *const level_names[] = {

@@ -62,6 +62,11 @@ struct conf {
 	unsigned	 disp_stop_grace;	/* SIGTERM to SIGKILL, default 30 */
 	char		*disp_network_mode;	/* container network, default "none" */
 	unsigned	 disp_pids_limit;	/* default 1024 */
+	unsigned	 disp_host_calls;	/* Engine calls in flight per host, default 8 */
+	unsigned	 disp_pull_timeout;	/* seconds an attempt may wait for its image, default 1800 */
+	size_t		 disp_host_cache_max;	/* data cache bytes per host, default 100G */
+	size_t		 disp_log_max;		/* log bytes kept per attempt, default 64M */
+	unsigned	 disp_pass_budget;	/* seconds of a --once pass, default 50 */
 };
 
 /*

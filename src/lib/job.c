@@ -143,12 +143,14 @@ job_result_json(const char *text, size_t len)
 	"j.created_at, j.started_at, j.finished_at, j.exit_code, j.error, " \
 	"j.pending_reason, h.name, j.env, j.attempt, " \
 	"(j.placed_at IS NOT NULL OR j.host_id IS NOT NULL), j.id, pj.uuid, " \
-	"j.log_size"
+	"j.log_size, j.pull_bytes, j.pull_total"
 #define COL_ATTEMPT	21
 #define COL_PLACED	22
 #define COL_ID		23
 #define COL_PROMOTED	24	/* the pilot job's UUID */
 #define COL_LOG_SIZE	25	/* the current attempt's log */
+#define COL_PULL_BYTES	26	/* the image pull it waits for */
+#define COL_PULL_TOTAL	27
 
 /*
  * The columns of the earlier attempts, ordered by job row id then attempt
@@ -165,6 +167,33 @@ struct attempts {
 	struct db_res	**v;
 	size_t		  n;
 };
+
+/* A number column, or null. Returns 0 or -1. */
+static int
+add_num_or_null(cJSON *obj, const char *name, const struct db_res *res,
+    size_t i, size_t col)
+{
+	return (db_res_isnull(res, i, col) ? cJSON_AddNullToObject(obj, name) :
+	    cJSON_AddNumberToObject(obj, name, (double)db_res_int(res, i,
+	    col))) != NULL ? 0 : -1;
+}
+
+/*
+ * "pull": {"bytes", "total"} of a job waiting for its image: the bytes
+ * the engine reported so far and the size of the layers it knows (null
+ * before the engine said). Returns 0 or -1.
+ */
+static int
+add_pull(cJSON *obj, const struct db_res *res, size_t i)
+{
+	cJSON	*p;
+
+	if ((p = cJSON_AddObjectToObject(obj, "pull")) == NULL ||
+	    add_num_or_null(p, "bytes", res, i, COL_PULL_BYTES) == -1 ||
+	    add_num_or_null(p, "total", res, i, COL_PULL_TOTAL) == -1)
+		return -1;
+	return 0;
+}
 
 #define JOB_FROM \
 	" FROM jobs j JOIN batches b ON b.id = j.batch_id " \
@@ -332,6 +361,11 @@ job_json(const struct db_res *res, size_t i, const struct attempts *att)
 	    db_res_len(res, i, 20))) == NULL)
 		goto err;
 	cJSON_AddItemToObject(obj, "env", result);
+	/* The image pull a PENDING job waits for, as the engine reports. */
+	if (db_res_str(res, i, 18) != NULL &&
+	    strcmp(db_res_str(res, i, 18), "pulling_image") == 0 &&
+	    add_pull(obj, res, i) == -1)
+		goto err;
 	/* The pilot job a promoted job reruns. */
 	if (job_add_str_or_null(obj, "promoted_from",
 	    db_res_str(res, i, COL_PROMOTED)) == -1 ||

@@ -18,7 +18,6 @@
 
 #include <openssl/rand.h>
 
-#include "joblog.h"
 #include "store.h"
 #include "util.h"
 
@@ -585,26 +584,6 @@ store_tmp_commit_job(struct store_tmp *t, const char *root,
 		return STORE_ERROR;
 	}
 	rc = commit_job_file(t, root, kind, job_uuid, final);
-	free(final);
-	return rc;
-}
-
-/*
- * See store.h.
- */
-int
-store_tmp_commit_log(struct store_tmp *t, const char *root,
-    const char *job_uuid, unsigned attempt)
-{
-	char	*final;
-	int	 rc;
-
-	if ((final = joblog_path(root, job_uuid, attempt)) == NULL) {
-		store_tmp_discard(t);
-		errno = EINVAL;
-		return STORE_ERROR;
-	}
-	rc = commit_job_file(t, root, STORE_JOB_LOG, job_uuid, final);
 	free(final);
 	return rc;
 }

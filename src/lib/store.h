@@ -142,14 +142,6 @@ int	store_tmp_commit_job(struct store_tmp *t, const char *root,
 	    enum store_job_kind kind, const char *job_uuid);
 
 /*
- * store_tmp_commit_job() for the log of attempt n of a job, under the name
- * joblog_path() gives it (attempt 1: the STORE_JOB_LOG name). Returns an
- * enum store_rc; EINVAL for a bad UUID or attempt 0.
- */
-int	store_tmp_commit_log(struct store_tmp *t, const char *root,
-	    const char *job_uuid, unsigned attempt);
-
-/*
  * Make the directories of a job file (ROOT/<kind>/ab) when missing, each
  * new one made durable. Returns an enum store_rc.
  */

@@ -51,6 +51,7 @@ for t in "$@"; do
 	fuzz_docker_inspect) srcs="../dispatcher/docker-parse.c util.c" ;;
 	fuzz_docker_logs) srcs="../dispatcher/docker-parse.c util.c" ;;
 	fuzz_range)	srcs="http.c auth.c util.c joblog.c store.c log.c" ;;
+	fuzz_docker_events) srcs="../dispatcher/docker-parse.c util.c" ;;
 	*)		echo "build.sh: unknown target $t (add its sources here)" >&2; exit 1 ;;
 	esac
 	files=

@@ -2,10 +2,12 @@
 # t9030-container-isolation.sh: what a job sees from inside its container,
 # run by the real st-dispatch on a real dockerd, with
 # [dispatcher] network_mode = none and pids_limit = 48:
-#   - no host path: no mount but the root file system, /proc, /dev, /sys and
-#     the engine's own /etc/hosts, /etc/hostname, /etc/resolv.conf; the
-#     canary tree, the build tree, the blob store and the engine's socket do
-#     not exist inside; the environment holds none of the service's secrets;
+#   - no host path: no mount but the root file system, /proc, /dev, /sys,
+#     the engine's own /etc/hosts, /etc/hostname, /etc/resolv.conf and the
+#     job's data view of the host's cache at /data, read-only (writing there
+#     fails) and holding exactly the set's shards and manifest; the canary
+#     tree, the build tree, the blob store and the engine's socket do not
+#     exist inside; the environment holds none of the service's secrets;
 #   - capabilities empty: CapEff, CapPrm, CapBnd, CapAmb all 0, NoNewPrivs 1;
 #   - the process count limit holds: 300 background processes asked, at
 #     most 48 exist; a real fork bomb never holds more than 48 processes on
@@ -48,13 +50,16 @@ s=/proc/self/status
 f() { awk -v k="\$1:" '\$1 == k { print \$2 }' \$s; }
 nets=\$(ls /sys/class/net | tr -s '[:space:]' ' ')
 mnts=\$(awk '{ print \$5 }' /proc/self/mountinfo | sort -u | tr -s '[:space:]' ' ')
+dataro=\$(awk '\$5 == "/data" { split(\$6, o, ","); print o[1] }' /proc/self/mountinfo)
+datals=\$(ls /data | tr -s '[:space:]' ' ')
+touch /data/x 2>/dev/null && datarw=yes || datarw=no
 seen=
 for p in "$T/canary/file" "$T/store" "$top_builddir" "$SOCK" /var/run/docker.sock /run/docker.sock; do
 	[ -e "\$p" ] && seen="\$seen \$p"
 done
 env
-fmt='{"capeff":"%s","capprm":"%s","capbnd":"%s","capamb":"%s","nonewprivs":"%s","nets":"%s","mounts":"%s","seen":"%s","uid":"%s"}'
-printf "\$fmt" "\$(f CapEff)" "\$(f CapPrm)" "\$(f CapBnd)" "\$(f CapAmb)" "\$(f NoNewPrivs)" "\$nets" "\$mnts" "\$seen" "\$(id -u)" >/output/result.json
+fmt='{"capeff":"%s","capprm":"%s","capbnd":"%s","capamb":"%s","nonewprivs":"%s","nets":"%s","mounts":"%s","seen":"%s","uid":"%s","dataro":"%s","datals":"%s","datarw":"%s"}'
+printf "\$fmt" "\$(f CapEff)" "\$(f CapPrm)" "\$(f CapBnd)" "\$(f CapAmb)" "\$(f NoNewPrivs)" "\$nets" "\$mnts" "\$seen" "\$(id -u)" "\$dataro" "\$datals" "\$datarw" >/output/result.json
 EOF
 ! grep -qF '\' "$T/probe.sh" || st_fail "the probe holds a backslash"
 st_job "$DS_ID" singularity/testai 1 "$(cat "$T/probe.sh")"
@@ -88,7 +93,7 @@ st_ok "capabilities empty (CapEff, CapPrm, CapBnd, CapAmb 0), NoNewPrivs 1, uid 
 st_expect_eq "$(r seen)" "" "host paths visible inside"
 for m in $(r mounts); do
 	case $m in
-	/|/proc|/proc/*|/dev|/dev/*|/sys|/sys/*|/etc/hosts|/etc/hostname|/etc/resolv.conf) ;;
+	/|/proc|/proc/*|/dev|/dev/*|/sys|/sys/*|/etc/hosts|/etc/hostname|/etc/resolv.conf|/data) ;;
 	*) st_fail "mount $m inside the job (a host path?)" ;;
 	esac
 done
@@ -99,6 +104,13 @@ for s in "$API_SECRET" "$DB_PASSWORD" "$(cat "$T/secret.key")"; do
 done
 ! grep -q '^SINGULARITY_CONF=' "$LOG" || st_fail "SINGULARITY_CONF leaks into the job"
 st_ok "no host path visible (mounts: $(r mounts | wc -w), canary, build tree, store, engine socket absent), no secret in the environment"
+
+# /data: the set's view of the host's data cache, read-only.
+SHARD=$(st_sql "SELECT s.sha256 FROM dataset_shards ds JOIN shards s ON s.id = ds.shard_id WHERE ds.dataset_id = $DS_ID")
+st_expect_eq "$(r dataro)" ro "mount options of /data"
+st_expect_eq "$(r datarw)" no "a file written under /data"
+st_expect_eq "$(r datals)" "$SHARD.zip manifest.json " "what /data holds"
+st_ok "/data is the data set's view, read-only: its shard and manifest, nothing else"
 
 st_expect_eq "$(r nets)" "lo " "network interfaces with network_mode = none"
 st_ok "network_mode none: no interface but lo"

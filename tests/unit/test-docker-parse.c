@@ -2,7 +2,9 @@
  * test-docker-parse.c: the parsers of the Docker Engine's answers
  * (src/dispatcher/docker.h): container inspect JSON, RFC 3339 times, the
  * multiplexed log stream fed in pieces, the pull progress stream, and the
- * client's refusal of malformed endpoints.
+ * client's refusal of malformed endpoints; the answers the fleet loop reads:
+ * /version, the labelled container list, /events lines, whole log frames
+ * with their timestamps, pull progress per layer, volumes.
  */
 #include "config.h"
 
@@ -288,6 +290,268 @@ test_unreachable(void **state)
 	docker_free(d);
 }
 
+/* GET /version: 1.41 accepted, older and newer-only engines refused. */
+static void
+test_version(void **state)
+{
+	static const struct {
+		int		 line;
+		const char	*json;
+		int		 ok;
+		const char	*says;
+	} t[] = {
+		{ __LINE__, "{\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}", 1, "" },
+		{ __LINE__, "{\"ApiVersion\":\"1.45\",\"MinAPIVersion\":\"1.24\"}", 1, "" },
+		{ __LINE__, "{\"ApiVersion\":\"1.40\"}", 0, "1.40" },
+		{ __LINE__, "{\"ApiVersion\":\"1.50\",\"MinAPIVersion\":\"1.44\"}", 0, "minimum 1.44" },
+		{ __LINE__, "{\"Version\":\"28\"}", 0, "(unknown)" },
+		{ __LINE__, "[1]", 0, "" },
+		{ __LINE__, "not json", 0, "not JSON" },
+	};
+	char	 msg[256];
+	size_t	 i;
+	int	 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rc = docker_parse_version(t[i].json, strlen(t[i].json), msg,
+		    sizeof(msg));
+		if ((rc == 0) != t[i].ok || strstr(msg, t[i].says) == NULL)
+			fail_msg("line %d: rc %d msg '%s'", t[i].line, rc, msg);
+	}
+}
+
+/* A container list: names without '/', labels, entries without Id skipped. */
+static void
+test_list(void **state)
+{
+	static const char list[] =
+	    "[{\"Id\":\"aa\",\"Names\":[\"/st-job-1\"],\"State\":\"exited\","
+	    "\"Status\":\"Exited (3) 1 second ago\",\"Labels\":{"
+	    "\"singularity.job\":\"1\"}},"
+	    "{\"Names\":[\"/no-id\"],\"State\":\"running\"},"
+	    "{\"Id\":\"bb\",\"Names\":[\"/st-fill-v\"],\"State\":\"created\","
+	    "\"Labels\":{\"singularity.job\":\"\",\"singularity.fill\":\"v\"}},"
+	    "7]";
+	struct docker_container	*c = NULL;
+	size_t			 n = 0;
+
+	(void)state;
+	assert_int_equal(docker_parse_list(list, strlen(list), &c, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(c[0].name, "st-job-1");
+	assert_string_equal(c[0].state, "exited");
+	assert_string_equal(c[0].job, "1");
+	assert_string_equal(c[0].fill, "");
+	assert_string_equal(c[1].name, "st-fill-v");
+	assert_string_equal(c[1].fill, "v");
+	free(c);
+	assert_int_equal(docker_parse_list("{}", 2, &c, &n), -1);
+	assert_null(c);
+}
+
+/* /events lines as dockerd 20.10 sends them. */
+static void
+test_event(void **state)
+{
+	static const char die[] =
+	    "{\"status\":\"die\",\"id\":\"aa\",\"Type\":\"container\","
+	    "\"Action\":\"die\",\"Actor\":{\"ID\":\"aa\",\"Attributes\":{"
+	    "\"exitCode\":\"137\",\"name\":\"st-job-u\","
+	    "\"singularity.job\":\"u\"}},\"scope\":\"local\","
+	    "\"time\":1795739493,\"timeNano\":1795739493374721050}";
+	static const char old[] =
+	    "{\"status\":\"oom\",\"id\":\"aa\",\"time\":1795739493}";
+	struct docker_event	 ev;
+
+	(void)state;
+	assert_int_equal(docker_parse_event(die, strlen(die), &ev), 0);
+	assert_string_equal(ev.type, "container");
+	assert_string_equal(ev.action, "die");
+	assert_string_equal(ev.name, "st-job-u");
+	assert_string_equal(ev.job, "u");
+	assert_int_equal(ev.exit_code, 137);
+	assert_true(ev.time_ns > 1795739493374000000LL &&
+	    ev.time_ns < 1795739493375000000LL);
+	assert_int_equal(docker_parse_event(old, strlen(old), &ev), 0);
+	assert_string_equal(ev.action, "oom");
+	assert_int_equal(ev.exit_code, -1);
+	assert_int_equal(ev.time_ns, 1795739493000000000LL);
+	assert_int_equal(docker_parse_event("[]", 2, &ev), -1);
+	assert_int_equal(docker_parse_event("{", 1, &ev), -1);
+}
+
+struct frames_seen {
+	char	 text[256];
+	int	 nframes;
+	int	 streams;
+};
+
+static int
+frame_cb(void *arg, int stream, const char *p, size_t n)
+{
+	struct frames_seen	*f = arg;
+	size_t			 len = strlen(f->text);
+
+	if (len + n < sizeof(f->text)) {
+		memcpy(f->text + len, p, n);
+		f->text[len + n] = '\0';
+	}
+	f->nframes++;
+	f->streams |= 1 << stream;
+	return 0;
+}
+
+/* Whole frames, whatever the pieces; a bad header stops the feed. */
+static void
+test_frames(void **state)
+{
+	static const unsigned char s[] = {
+		1, 0, 0, 0, 0, 0, 0, 4, 'a', 'b', 'c', '\n',
+		2, 0, 0, 0, 0, 0, 0, 3, 'e', 'r', '\n',
+		1, 0, 0, 0, 0, 0, 0, 0,
+	};
+	struct docker_frames	 f;
+	struct frames_seen	 seen;
+	size_t			 step, i, n;
+
+	(void)state;
+	for (step = 1; step <= sizeof(s); step++) {
+		memset(&seen, 0, sizeof(seen));
+		docker_frames_init(&f);
+		for (i = 0; i < sizeof(s); i += n) {
+			n = sizeof(s) - i < step ? sizeof(s) - i : step;
+			assert_int_equal(docker_frames_feed(&f, s + i, n,
+			    frame_cb, &seen), 0);
+		}
+		assert_int_equal(docker_frames_end(&f), 0);
+		assert_string_equal(seen.text, "abc\ner\n");
+		assert_int_equal(seen.nframes, 3);
+		assert_int_equal(seen.streams, (1 << 1) | (1 << 2));
+		docker_frames_free(&f);
+	}
+	/* Cut inside a frame: not ended. */
+	docker_frames_init(&f);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(docker_frames_feed(&f, s, 10, frame_cb, &seen), 0);
+	assert_int_equal(docker_frames_end(&f), -1);
+	assert_int_equal(seen.nframes, 0);
+	docker_frames_free(&f);
+	/* A header of stream 3, or a frame over the limit: refused. */
+	docker_frames_init(&f);
+	assert_int_equal(docker_frames_feed(&f, "\3\0\0\0\0\0\0\1x", 9,
+	    frame_cb, &seen), -1);
+	docker_frames_free(&f);
+	docker_frames_init(&f);
+	assert_int_equal(docker_frames_feed(&f, "\1\0\0\0\x7f\0\0\0", 8,
+	    frame_cb, &seen), -1);
+	docker_frames_free(&f);
+}
+
+/* The timestamp of a log frame with timestamps=1, to the nanosecond. */
+static void
+test_log_ts(void **state)
+{
+	static const struct {
+		int		 line;
+		const char	*p;
+		long long	 ns;
+		size_t		 skip;
+	} t[] = {
+		{ __LINE__, "2026-11-27T00:31:33.374721050Z hello\n",
+		    1795739493374721050LL, 31 },
+		{ __LINE__, "2026-11-27T00:31:33.000000001Z x",
+		    1795739493000000001LL, 31 },
+		{ __LINE__, "2026-11-27T00:31:33.5Z y", 1795739493500000000LL,
+		    23 },
+		{ __LINE__, "2026-11-27T00:31:33Z z", 1795739493000000000LL,
+		    21 },
+		{ __LINE__, "2026-11-27T00:31:33.1234567891Z w", -1, 0 },
+		{ __LINE__, "hello world", -1, 0 },
+		{ __LINE__, "2026-11-27T00:31:33.374721050Z", -1, 0 },
+	};
+	long long	 ns;
+	size_t		 i, skip;
+	int		 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		rc = docker_log_ts(t[i].p, strlen(t[i].p), &ns, &skip);
+		if (t[i].ns < 0 ? rc != -1 : (rc != 0 || ns != t[i].ns ||
+		    skip != t[i].skip))
+			fail_msg("line %d: rc %d ns %lld skip %zu", t[i].line,
+			    rc, ns, skip);
+	}
+}
+
+/* Pull progress summed over layers; an error line fails the pull. */
+static void
+test_pull_progress(void **state)
+{
+	static const char *const lines[] = {
+		"{\"status\":\"Pulling from st/a\",\"id\":\"1\"}",
+		"{\"status\":\"Pulling fs layer\",\"id\":\"l1\"}",
+		"{\"status\":\"Downloading\",\"progressDetail\":{\"current\":100,"
+		    "\"total\":1000},\"id\":\"l1\"}",
+		"{\"status\":\"Downloading\",\"progressDetail\":{\"current\":50,"
+		    "\"total\":500},\"id\":\"l2\"}",
+		"{\"status\":\"Downloading\",\"progressDetail\":{\"current\":700,"
+		    "\"total\":1000},\"id\":\"l1\"}",
+		"{\"status\":\"Download complete\",\"id\":\"l2\"}",
+	};
+	struct docker_pull_progress	 pp;
+	size_t				 i;
+
+	(void)state;
+	memset(&pp, 0, sizeof(pp));
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		assert_int_equal(docker_pull_line(&pp, lines[i],
+		    strlen(lines[i])), 0);
+	assert_int_equal(pp.current, 1200);
+	assert_int_equal(pp.total, 1500);
+	assert_int_equal(pp.failed, 0);
+	assert_int_equal(docker_pull_line(&pp, "{\"errorDetail\":{\"message\":"
+	    "\"unauthorized: authentication required\"},\"error\":\"x\"}", 84),
+	    0);
+	assert_int_equal(pp.failed, 1);
+	assert_string_equal(pp.msg, "unauthorized: authentication required");
+	assert_int_equal(docker_pull_line(&pp, "garbage", 7), -1);
+	docker_pull_progress_free(&pp);
+}
+
+/* Volumes: a create answer's Mountpoint, a list's names. */
+static void
+test_volumes(void **state)
+{
+	static const char vol[] = "{\"CreatedAt\":\"2026-12-01T00:00:00Z\","
+	    "\"Driver\":\"local\",\"Labels\":{},\"Mountpoint\":"
+	    "\"/var/lib/docker/volumes/st-data-x/_data\",\"Name\":\"st-data-x\"}";
+	static const char list[] = "{\"Volumes\":[{\"Name\":\"a\"},"
+	    "{\"Name\":\"\"},{\"Driver\":\"local\"},{\"Name\":\"b\"}],"
+	    "\"Warnings\":null}";
+	char	 mp[256], **names = NULL;
+	size_t	 n = 0;
+
+	(void)state;
+	assert_int_equal(docker_parse_volume(vol, strlen(vol), mp, sizeof(mp)),
+	    0);
+	assert_string_equal(mp, "/var/lib/docker/volumes/st-data-x/_data");
+	assert_int_equal(docker_parse_volume("{\"Mountpoint\":\"rel\"}", 22,
+	    mp, sizeof(mp)), -1);
+	assert_int_equal(docker_parse_volumes(list, strlen(list), &names, &n),
+	    0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "a");
+	assert_string_equal(names[1], "b");
+	free(names[0]);
+	free(names[1]);
+	free(names);
+	assert_int_equal(docker_parse_volumes("{\"Volumes\":null}", 16,
+	    &names, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(docker_parse_volumes("[]", 2, &names, &n), -1);
+}
+
 int
 main(void)
 {
@@ -301,6 +565,13 @@ main(void)
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_event),
+		cmocka_unit_test(test_frames),
+		cmocka_unit_test(test_log_ts),
+		cmocka_unit_test(test_pull_progress),
+		cmocka_unit_test(test_volumes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
