@@ -77,6 +77,11 @@ assert_defaults(const struct conf *c)
 	assert_int_equal(c->disp_stop_grace, 30);
 	assert_string_equal(c->disp_network_mode, "none");
 	assert_int_equal(c->disp_pids_limit, 1024);
+	assert_int_equal(c->disp_host_calls, 8);
+	assert_int_equal(c->disp_pull_timeout, 1800);
+	assert_true(c->disp_host_cache_max == 100ULL * 1024 * 1024 * 1024);
+	assert_int_equal(c->disp_log_max, 64 * 1024 * 1024);
+	assert_int_equal(c->disp_pass_budget, 50);
 }
 
 /* conf_defaults(): every documented default, every string allocated. */
@@ -435,7 +440,7 @@ example_file(void **state)
 		    strstr(line, " =") != NULL)
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 29);
+	assert_int_equal(keys, 34);
 }
 
 /*
