@@ -535,7 +535,9 @@ docker_log_ts(const char *p, size_t n, long long *ns, size_t *skip)
 	len = (size_t)(sp - p);
 	memcpy(ts, p, len);
 	ts[len] = '\0';
-	if (docker_parse_time(ts, &ms) != 0 || ms <= 0)
+	/* Nanoseconds fit a long long until 2262. */
+	if (docker_parse_time(ts, &ms) != 0 || ms <= 0 ||
+	    ms > LLONG_MAX / 1000000 - 1)
 		return -1;
 	/* docker_parse_time() keeps milliseconds: the rest of the fraction. */
 	if ((dot = memchr(ts, '.', len)) != NULL) {
