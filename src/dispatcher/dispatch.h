@@ -114,7 +114,6 @@ enum step {
 	S_L_OUTPUT,		/* launch: /output put in */
 	S_L_PRESTART,		/* launch: still never started? */
 	S_L_START,
-	S_L_STARTED,		/* launch: inspect the started container */
 	S_STOP,			/* SIGTERM, grace, SIGKILL */
 	S_STOP_WAIT,
 	S_STOP_KILL,
@@ -203,6 +202,7 @@ struct disp_job {
 	int		 retrying;	/* exit: the attempt is retried */
 	int		 waits;		/* waiting for a pull or a fill */
 	int		 log_wait;	/* waiting for a log read's end */
+	int		 created_now;	/* its container made by this launch */
 	int		 pull_failed;	/* its pull failed: why says why */
 	int		 fill_failed;	/* its fill failed (fill_passing: the
 					   host's fault, try again later) */
@@ -240,6 +240,8 @@ struct disp {
 	size_t			 nhosts;
 	struct disp_job		**jobs;		/* by id */
 	size_t			 njobs;
+	struct disp_job		**byuuid;	/* by UUID (iter.c) */
+	size_t			 nbyuuid;
 	struct pull		*pulls;
 	struct fill		*fills;
 

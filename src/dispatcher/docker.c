@@ -179,7 +179,7 @@ dk_logs(const char *name, long long since_ns, int follow)
 struct ecall *
 dk_events(const char *label, long long since_s)
 {
-	static const char *const actions[] = { "start", "die", "oom" };
+	static const char *const actions[] = { "die", "oom" };
 	struct ecall	*c;
 	cJSON		*f, *a;
 	char		*s, *e;

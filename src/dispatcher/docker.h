@@ -91,7 +91,7 @@ struct ecall	*dk_archive_get(const char *name, const char *path);
  */
 struct ecall	*dk_logs(const char *name, long long since_ns, int follow);
 /*
- * GET /events of containers with label, actions start, die and oom, from
+ * GET /events of containers with label, actions die and oom, from
  * since_s (Unix seconds; 0: from now).
  */
 struct ecall	*dk_events(const char *label, long long since_s);

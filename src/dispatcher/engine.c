@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +33,25 @@ struct etimer {
 	struct etimer	*next;
 };
 
+/*
+ * The loop: libcurl's multi interface driven by its socket API over epoll,
+ * so a turn costs what is active, not every connection (thousands of log
+ * follows and event streams stay open and quiet).
+ */
 struct eloop {
 	CURLM		*multi;
+	int		 epfd;
+	long long	 curl_due;	/* libcurl's timeout (eloop_now_ms()),
+					   -1 when none */
 	struct etimer	*timers;	/* by due time */
 	unsigned long	 timer_ids;
 	size_t		 pending;	/* calls queued or running */
 	unsigned long	 ended;		/* calls ended */
 	struct ecall	*finished;	/* ended, done() not yet run */
-	int		 in_curl;	/* inside curl_multi_perform() */
-	struct engine	*engines;	/* every engine, for the pump */
+	struct ecall	**cancelled;	/* running calls given up */
+	size_t		 ncancelled;
+	struct engine	*engines;	/* every engine */
+	size_t		 queued;	/* calls waiting in all queues */
 };
 
 struct engine {
@@ -124,6 +136,41 @@ timers_fire(struct eloop *el)
 
 /* --- the loop ----------------------------------------------------------------- */
 
+/* libcurl: watch socket s for what (or no more). */
+static int
+on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct eloop		*el = arg;
+	struct epoll_event	 ev;
+
+	(void)easy;
+	(void)sockp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(el->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
+	    ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (epoll_ctl(el->epfd, EPOLL_CTL_MOD, s, &ev) == -1 &&
+	    (errno != ENOENT || epoll_ctl(el->epfd, EPOLL_CTL_ADD, s,
+	    &ev) == -1))
+		return -1;
+	return 0;
+}
+
+/* libcurl: call back in timeout_ms (-1: no timer). */
+static int
+on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct eloop	*el = arg;
+
+	(void)multi;
+	el->curl_due = timeout_ms < 0 ? -1 : eloop_now_ms() + timeout_ms;
+	return 0;
+}
+
 /* See engine.h. */
 struct eloop *
 eloop_new(void)
@@ -131,8 +178,14 @@ eloop_new(void)
 	struct eloop	*el;
 
 	el = xcalloc(1, sizeof(*el));
-	if ((el->multi = curl_multi_init()) == NULL)
+	el->curl_due = -1;
+	if ((el->multi = curl_multi_init()) == NULL ||
+	    (el->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		abort();
+	curl_multi_setopt(el->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(el->multi, CURLMOPT_SOCKETDATA, el);
+	curl_multi_setopt(el->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(el->multi, CURLMOPT_TIMERDATA, el);
 	return el;
 }
 
@@ -149,6 +202,8 @@ eloop_free(struct eloop *el)
 		free(t);
 	}
 	curl_multi_cleanup(el->multi);
+	close(el->epfd);
+	free(el->cancelled);
 	free(el);
 }
 
@@ -176,6 +231,8 @@ pump(struct eloop *el)
 	struct engine	*e;
 	struct ecall	*c;
 
+	if (el->queued == 0)
+		return;
 	for (e = el->engines; e != NULL; e = e->next) {
 		while ((c = e->queue) != NULL &&
 		    (c->stream || e->inflight < e->limit)) {
@@ -183,6 +240,7 @@ pump(struct eloop *el)
 			if (e->queue == NULL)
 				e->queue_tail = NULL;
 			e->nqueued--;
+			el->queued--;
 			c->next = NULL;
 			call_start(e, c);
 		}
@@ -243,42 +301,20 @@ running_unlink(struct ecall *c)
 static void
 cancelled_reap(struct eloop *el)
 {
-	struct engine	*e;
-	struct ecall	*c, *next;
-
-	for (e = el->engines; e != NULL; e = e->next)
-		for (c = e->running; c != NULL; c = next) {
-			next = c->next;
-			if (c->cancelled)
-				call_end(c, CURLE_ABORTED_BY_CALLBACK);
-		}
+	/* call_end() takes each out of the list. */
+	while (el->ncancelled > 0)
+		call_end(el->cancelled[el->ncancelled - 1],
+		    CURLE_ABORTED_BY_CALLBACK);
 }
 
-/* See engine.h. */
-int
-eloop_run(struct eloop *el, long max_ms)
+/* Read what libcurl finished. */
+static void
+info_read(struct eloop *el)
 {
 	CURLMsg		*m;
 	struct ecall	*c;
-	long long	 now;
-	long		 wait = max_ms;
-	int		 running, left, n = 0;
+	int		 left;
 
-	pump(el);
-	if (el->finished != NULL)
-		wait = 0;
-	if (el->timers != NULL) {
-		now = eloop_now_ms();
-		if (el->timers->due - now < wait)
-			wait = (long)(el->timers->due - now);
-	}
-	if (wait < 0)
-		wait = 0;
-	el->in_curl = 1;
-	curl_multi_perform(el->multi, &running);
-	curl_multi_poll(el->multi, NULL, 0, (int)wait, NULL);
-	curl_multi_perform(el->multi, &running);
-	el->in_curl = 0;
 	while ((m = curl_multi_info_read(el->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
@@ -287,6 +323,41 @@ eloop_run(struct eloop *el, long max_ms)
 		if (c != NULL)
 			call_end(c, m->data.result);
 	}
+}
+
+/* See engine.h. */
+int
+eloop_run(struct eloop *el, long max_ms)
+{
+	struct epoll_event	 ev[256];
+	long long		 now;
+	long			 wait = max_ms;
+	int			 running, i, k, n = 0;
+
+	pump(el);
+	now = eloop_now_ms();
+	if (el->finished != NULL)
+		wait = 0;
+	if (el->timers != NULL && el->timers->due - now < wait)
+		wait = (long)(el->timers->due - now);
+	if (el->curl_due >= 0 && el->curl_due - now < wait)
+		wait = (long)(el->curl_due - now);
+	if (wait < 0)
+		wait = 0;
+	k = epoll_wait(el->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])),
+	    (int)wait);
+	for (i = 0; i < k; i++)
+		curl_multi_socket_action(el->multi, ev[i].data.fd,
+		    ((ev[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((ev[i].events & (EPOLLERR | EPOLLHUP)) ?
+		    CURL_CSELECT_ERR : 0), &running);
+	if (el->curl_due >= 0 && eloop_now_ms() >= el->curl_due) {
+		el->curl_due = -1;
+		curl_multi_socket_action(el->multi, CURL_SOCKET_TIMEOUT, 0,
+		    &running);
+	}
+	info_read(el);
 	cancelled_reap(el);
 	n += finished_run(el);
 	n += timers_fire(el);
@@ -369,6 +440,7 @@ engine_free(struct engine *e)
 	while ((c = e->queue) != NULL) {
 		e->queue = c->next;
 		e->nqueued--;
+		e->el->queued--;
 		c->next = NULL;
 		c->cancelled = 1;
 		c->rc = DOCKER_CANCELLED;
@@ -684,8 +756,18 @@ call_end(struct ecall *c, CURLcode cc)
 	struct engine	*e = c->eng;
 	char		 msg[700], what[300];
 	long		 code = 0;
+	size_t		 i;
 
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (c->cancelled) {
+		/* Out of the list of calls to reap: it ends now. */
+		for (i = 0; i < e->el->ncancelled; i++)
+			if (e->el->cancelled[i] == c) {
+				e->el->cancelled[i] =
+				    e->el->cancelled[--e->el->ncancelled];
+				break;
+			}
+	}
 	curl_multi_remove_handle(e->el->multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	c->easy = NULL;
@@ -740,6 +822,7 @@ engine_submit(struct engine *e, struct ecall *c)
 		e->queue = c;
 	e->queue_tail = c;
 	e->nqueued++;
+	e->el->queued++;
 	e->el->pending++;
 }
 
@@ -753,14 +836,20 @@ ecall_cancel(struct ecall *c)
 	if (c->cancelled || c->state == CALL_DONE)
 		return;
 	c->cancelled = 1;
-	if (c->state != CALL_QUEUED)
-		return;		/* running: reaped by the loop */
+	if (c->state != CALL_QUEUED) {
+		/* Running: reaped by the loop, outside libcurl's callbacks. */
+		e->el->cancelled = xrealloc(e->el->cancelled,
+		    (e->el->ncancelled + 1) * sizeof(*e->el->cancelled));
+		e->el->cancelled[e->el->ncancelled++] = c;
+		return;
+	}
 	for (pp = &e->queue; *pp != NULL; prev = *pp, pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			if (e->queue_tail == c)
 				e->queue_tail = prev;
 			e->nqueued--;
+			e->el->queued--;
 			break;
 		}
 	c->rc = DOCKER_CANCELLED;

@@ -1,7 +1,7 @@
 /*
  * events.c: each host's /events stream in --loop (DESIGN "The dispatcher":
- * the loop is event-driven). The engine reports a job container's start,
- * die and OOM as they happen; the job is then looked at at once (in the
+ * the loop is event-driven). The engine reports a job container's exit
+ * (die) and OOM kill as they happen; the job is then looked at at once (the
  * next loop turn), so a container that exits is collected within a second
  * or two, not at the next iteration. A stream that breaks is opened again
  * (from the time of the last event, so the engine replays what was missed)

@@ -44,16 +44,54 @@ dup_or_null(const char *s)
 
 /* --- lookups ----------------------------------------------------------------- */
 
-/* See dispatch.h. */
+/* See dispatch.h. Hosts are loaded by id: a binary search. */
 struct disp_host *
 disp_host_of(struct disp *d, long long host_id)
 {
-	size_t	 i;
+	size_t	 lo = 0, hi = d->nhosts, mid;
 
-	for (i = 0; i < d->nhosts; i++)
-		if (d->hosts[i]->id == host_id)
-			return d->hosts[i];
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (d->hosts[mid]->id < host_id)
+			lo = mid + 1;
+		else if (d->hosts[mid]->id > host_id)
+			hi = mid;
+		else
+			return d->hosts[mid];
+	}
 	return NULL;
+}
+
+/* FNV-1a of a UUID, for the table of jobs by UUID. */
+static size_t
+uuid_hash(const char *s)
+{
+	size_t	 h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Rebuild the table of jobs by UUID (open addressing, half full at most). */
+static void
+byuuid_build(struct disp *d)
+{
+	size_t	 cap = 16, i, k;
+
+	while (cap < d->njobs * 2 + 2)
+		cap *= 2;
+	free(d->byuuid);
+	d->byuuid = xcalloc(cap, sizeof(*d->byuuid));
+	d->nbyuuid = cap;
+	for (i = 0; i < d->njobs; i++) {
+		k = uuid_hash(d->jobs[i]->uuid) & (cap - 1);
+		while (d->byuuid[k] != NULL)
+			k = (k + 1) & (cap - 1);
+		d->byuuid[k] = d->jobs[i];
+	}
 }
 
 /* Index of job id in d->jobs (sorted by id), or where it would go. */
@@ -92,11 +130,14 @@ disp_job_of(struct disp *d, long long id)
 struct disp_job *
 disp_job_by_uuid(struct disp *d, const char *uuid)
 {
-	size_t	 i;
+	size_t	 k;
 
-	for (i = 0; i < d->njobs; i++)
-		if (strcmp(d->jobs[i]->uuid, uuid) == 0)
-			return d->jobs[i];
+	if (d->nbyuuid == 0)
+		return NULL;
+	k = uuid_hash(uuid) & (d->nbyuuid - 1);
+	for (; d->byuuid[k] != NULL; k = (k + 1) & (d->nbyuuid - 1))
+		if (strcmp(d->byuuid[k]->uuid, uuid) == 0)
+			return d->byuuid[k];
 	return NULL;
 }
 
@@ -608,6 +649,7 @@ jobs_load(struct disp *d)
 			v[k] = v[k - 1];
 			v[k - 1] = j;
 		}
+	byuuid_build(d);
 	return 0;
 }
 
@@ -1002,4 +1044,7 @@ disp_shutdown(struct disp *d)
 	free(d->jobs);
 	d->jobs = NULL;
 	d->njobs = 0;
+	free(d->byuuid);
+	d->byuuid = NULL;
+	d->nbyuuid = 0;
 }

@@ -94,12 +94,16 @@ jobdb_processed(struct disp *d, struct disp_job *j,
 
 	if (st->started_ms > 0 && st->finished_ms >= st->started_ms)
 		pt = st->finished_ms - st->started_ms;
+	/* The container's own start time replaces the dispatcher's. */
 	rc = db_exec(d->db, "UPDATE jobs SET status = 'PROCESSED', "
 	    "exit_code = ?, oom_killed = ?, processing_time_ms = ?, "
+	    "started_at = COALESCE(FROM_UNIXTIME(NULLIF(?, 0) / 1000), "
+	    "started_at), "
 	    "finished_at = COALESCE(FROM_UNIXTIME(NULLIF(?, 0) / 1000), "
 	    "UTC_TIMESTAMP(3)) WHERE id = ? AND status = 'PROCESSING'",
 	    DB_ARGS(DB_INT(st->exit_code), DB_INT(st->oom_killed ? 1 : 0),
-	    DB_INT(pt), DB_INT(st->finished_ms), DB_INT(j->id)), &n, NULL);
+	    DB_INT(pt), DB_INT(st->started_ms), DB_INT(st->finished_ms),
+	    DB_INT(j->id)), &n, NULL);
 	if (rc == DB_OK && n > 0)
 		disp_say(d, "job %s: exit code %d%s after %lld ms", j->uuid,
 		    st->exit_code, st->oom_killed ? " (OOM kill)" : "", pt);

@@ -211,8 +211,10 @@ decide(struct disp *d, struct disp_host *h, struct disp_job *j,
 	}
 	if (strcmp(j->status, "PENDING") == 0) {
 		if (strcmp(state, "missing") == 0 ||
-		    strcmp(state, "created") == 0)
+		    strcmp(state, "created") == 0) {
+			j->created_now = 0;
 			return go(j, S_L_IMAGE);
+		}
 		if (!fresh)
 			return go(j, S_INSPECT);
 		if (jobdb_processing(d, j, j->st.started_ms) <= 0)
@@ -391,6 +393,7 @@ st_create(struct disp *d, struct disp_host *h, struct disp_job *j,
 	if (res->rc == DOCKER_OK) {
 		disp_say(d, "job %s: container %s created on host %s",
 		    j->uuid, name, h->name);
+		j->created_now = 1;
 		return go(j, S_L_OUTPUT);
 	}
 	if (res->rc == DOCKER_CONFLICT)
@@ -444,8 +447,9 @@ st_output(struct disp *d, struct disp_host *h, struct disp_job *j,
 		c->source_size = (long long)c->src_len;
 		return job_call(h, j, c);
 	}
+	/* Made by this step a moment ago: it never ran. */
 	if (res->rc == DOCKER_OK)
-		return go(j, S_L_PRESTART);
+		return go(j, j->created_now ? S_L_START : S_L_PRESTART);
 	if (res->rc == DOCKER_ERROR) {
 		snprintf(why, sizeof(why), "putting /output into the "
 		    "container: %s", res->err);
@@ -510,8 +514,21 @@ st_start(struct disp *d, struct disp_host *h, struct disp_job *j,
 			return idle(j);
 		return job_call(h, j, dk_start(name));
 	}
-	if (res->rc == DOCKER_OK)
-		return go(j, S_L_STARTED);
+	if (res->rc == DOCKER_OK) {
+		/*
+		 * PROCESSING from now, by the dispatcher's clock; the
+		 * container's own start time replaces it once it exited
+		 * (jobdb_processed()), so no inspect is spent here.
+		 */
+		if (strcmp(j->status, "PENDING") == 0) {
+			disp_say(d, "job %s: started on host %s", j->uuid,
+			    h->name);
+			if (jobdb_processing(d, j, 0) <= 0)
+				return idle(j);
+			j->started_ms = wall_ms();
+		}
+		return decide(d, h, j, "running", 1);
+	}
 	if (res->rc == DOCKER_UNREACHABLE || res->rc == DOCKER_CANCELLED ||
 	    res->rc == DOCKER_NOT_FOUND) {
 		if (res->rc != DOCKER_CANCELLED)
@@ -521,23 +538,6 @@ st_start(struct disp *d, struct disp_host *h, struct disp_job *j,
 	snprintf(why, sizeof(why), "host %s could not start the container: "
 	    "%s", h->name, res->err);
 	return launch_fail(d, j, NULL, why);
-}
-
-static int
-st_started(struct disp *d, struct disp_host *h, struct disp_job *j,
-    struct ecall *res)
-{
-	if (res == NULL)
-		return job_call(h, j, dk_inspect_job(j));
-	if (res->rc != DOCKER_OK || docker_parse_inspect(res->in.data,
-	    res->in.len, &j->st) != 0) {
-		if (res->rc != DOCKER_CANCELLED)
-			log_warn("job %s: %s", j->uuid, res->err);
-		return idle(j);
-	}
-	if (strcmp(j->status, "PENDING") == 0)
-		disp_say(d, "job %s: started on host %s", j->uuid, h->name);
-	return decide(d, h, j, j->st.status, 1);
 }
 
 static int
@@ -910,9 +910,6 @@ run(struct disp *d, struct disp_job *j, struct ecall *res)
 			break;
 		case S_L_START:
 			more = st_start(d, h, j, res);
-			break;
-		case S_L_STARTED:
-			more = st_started(d, h, j, res);
 			break;
 		case S_STOP:
 			more = st_stop(d, h, j, res);
