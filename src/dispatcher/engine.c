@@ -368,6 +368,8 @@ eloop_run(struct eloop *el, long max_ms)
 
 /* --- engines ------------------------------------------------------------------ */
 
+static unsigned long	 engine_names;	/* engines made (their host names) */
+
 /* See engine.h. */
 struct engine *
 engine_new(struct eloop *el, const char *endpoint, const char *tls_ca,
@@ -393,7 +395,15 @@ engine_new(struct eloop *el, const char *endpoint, const char *tls_ca,
 			goto err;
 		}
 		e->sock = xstrdup(endpoint + 7);
-		e->base = xstrdup("http://localhost");
+		/*
+		 * NOTE: libcurl keeps its connections by host name, so every
+		 * unix socket under "localhost" would share one bundle that
+		 * each new request walks (and polls): a name of its own per
+		 * engine keeps that to the engine's own connections. The
+		 * engine never resolves it nor looks at it.
+		 */
+		e->base = xasprintf("http://engine-%lu.localhost",
+		    ++engine_names);
 	} else if (strncmp(endpoint, "tcp://", 6) == 0 &&
 	    endpoint[6] != '\0' && strchr(endpoint + 6, '/') == NULL) {
 		if (ntls != 0 && ntls != 3) {
