@@ -610,6 +610,14 @@ jobs_load(struct disp *d)
 		}
 		if (j != NULL) {
 			taken[k] = 1;
+			/*
+			 * A job waiting for a pull or a fill that was cancelled
+			 * meanwhile stops waiting now: its cancel is done at
+			 * once, not when the image or the data arrive.
+			 */
+			if (j->waits && strcmp(j->status,
+			    db_res_str(r, i, 3)) != 0)
+				step_abort(d, j);
 			if (j->step == S_IDLE && !j->waits) {
 				job_fill(j, r, i);
 				if (j->log.call == NULL && j->log.pend.len == 0)
