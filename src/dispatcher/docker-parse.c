@@ -61,6 +61,24 @@ docker_buf_drop(struct docker_buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* See docker.h. */
+void
+docker_lines_feed(struct docker_buf *b, const char *p, size_t n, size_t max,
+    void (*fn)(void *, const char *, size_t), void *arg)
+{
+	char	*nl;
+	size_t	 used;
+
+	docker_buf_add(b, p, n);
+	while ((nl = memchr(b->data, '\n', b->len)) != NULL) {
+		used = (size_t)(nl - b->data) + 1;
+		fn(arg, b->data, used);
+		docker_buf_drop(b, used);
+	}
+	if (b->len > max)
+		docker_buf_drop(b, b->len);
+}
+
 /* --- parsers --------------------------------------------------------------- */
 
 /* n decimal digits at s into *v; returns 0 or -1. */

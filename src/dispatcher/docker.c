@@ -365,25 +365,22 @@ struct spull {
 	void				*arg;
 };
 
+static void
+spull_line(void *arg, const char *p, size_t n)
+{
+	docker_pull_line(arg, p, n);
+}
+
 static int
 spull_sink(struct ecall *c, const char *p, size_t n)
 {
 	struct spull	*sp = c->arg;
-	char		*nl;
-	size_t		 used;
 
 	if (sp->first != NULL) {
 		sp->first(sp->arg);
 		sp->first = NULL;
 	}
-	docker_buf_add(&sp->line, p, n);
-	while ((nl = memchr(sp->line.data, '\n', sp->line.len)) != NULL) {
-		used = (size_t)(nl - sp->line.data) + 1;
-		docker_pull_line(&sp->pp, sp->line.data, used);
-		docker_buf_drop(&sp->line, used);
-	}
-	if (sp->line.len > 1024 * 1024)
-		docker_buf_drop(&sp->line, sp->line.len);
+	docker_lines_feed(&sp->line, p, n, 1024 * 1024, spull_line, &sp->pp);
 	return 0;
 }
 

@@ -42,6 +42,13 @@ void	docker_buf_free(struct docker_buf *b);
 void	docker_buf_add(struct docker_buf *b, const void *p, size_t n);
 /* Drop the first n bytes (all of them when n >= len). */
 void	docker_buf_drop(struct docker_buf *b, size_t n);
+/*
+ * A stream of lines (events, pull progress) fed in pieces: n bytes of p
+ * are added to b and fn(arg, line, len) is called for each whole line,
+ * its '\n' included; an unfinished line longer than max is dropped.
+ */
+void	docker_lines_feed(struct docker_buf *b, const char *p, size_t n,
+	    size_t max, void (*fn)(void *, const char *, size_t), void *arg);
 
 /* What docker_parse_inspect() reads from GET /containers/{id}/json. */
 struct docker_state {

@@ -21,8 +21,10 @@
 
 /* One event: the job whose container it is looks again when idle. */
 static void
-on_event(struct disp *d, struct disp_host *h, const char *p, size_t n)
+on_event(void *arg, const char *p, size_t n)
 {
+	struct disp_host	*h = arg;
+	struct disp		*d = h->d;
 	struct docker_event	 ev;
 	struct disp_job		*j;
 	char			 want[64];
@@ -46,20 +48,11 @@ static int
 ev_sink(struct ecall *c, const char *p, size_t n)
 {
 	struct disp_host	*h = c->arg;
-	char			*nl;
-	size_t			 used;
 
 	if (h == NULL)
 		return -1;
 	h->ev_live = 1;
-	docker_buf_add(&h->evline, p, n);
-	while ((nl = memchr(h->evline.data, '\n', h->evline.len)) != NULL) {
-		used = (size_t)(nl - h->evline.data) + 1;
-		on_event(h->d, h, h->evline.data, used);
-		docker_buf_drop(&h->evline, used);
-	}
-	if (h->evline.len > LINE_MAX_EV)
-		docker_buf_drop(&h->evline, h->evline.len);
+	docker_lines_feed(&h->evline, p, n, LINE_MAX_EV, on_event, h);
 	return 0;
 }
 

@@ -192,24 +192,21 @@ progress(struct disp *d, struct pull *p)
 			    p->pp.total);
 }
 
+static void
+pull_line(void *arg, const char *p, size_t n)
+{
+	docker_pull_line(arg, p, n);
+}
+
 /* Sink of the pull stream: JSON lines, progress and errors. */
 static int
 pull_sink(struct ecall *c, const char *s, size_t n)
 {
 	struct pull	*p = c->arg;
-	char		*nl;
-	size_t		 used;
 
 	if (p == NULL)
 		return -1;
-	docker_buf_add(&p->line, s, n);
-	while ((nl = memchr(p->line.data, '\n', p->line.len)) != NULL) {
-		used = (size_t)(nl - p->line.data) + 1;
-		docker_pull_line(&p->pp, p->line.data, used);
-		docker_buf_drop(&p->line, used);
-	}
-	if (p->line.len > LINE_MAX_PULL)
-		docker_buf_drop(&p->line, p->line.len);
+	docker_lines_feed(&p->line, s, n, LINE_MAX_PULL, pull_line, &p->pp);
 	progress(p->h->d, p);
 	return 0;
 }
