@@ -398,6 +398,7 @@ docker_pull(struct docker *d, const char *image, const char *tag,
 	sp.arg = arg;
 	c = dk_pull(image, tag);
 	c->sink = spull_sink;
+	c->arg = &sp;
 	c->timeout_s = timeout_s;
 	if (auth != NULL)
 		c->registry_auth = xstrdup(auth);

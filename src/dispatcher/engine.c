@@ -785,6 +785,7 @@ call_end(struct ecall *c, CURLcode cc)
 	c->hdrs = NULL;
 	running_unlink(c);
 	c->status = code;
+	c->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 	snprintf(what, sizeof(what), "%s %.200s", c->method, c->path);
 	if (c->cancelled) {
 		c->rc = DOCKER_CANCELLED;
@@ -824,6 +825,7 @@ engine_submit(struct engine *e, struct ecall *c)
 	c->eng = e;
 	c->state = CALL_QUEUED;
 	c->rc = DOCKER_OK;
+	c->timed_out = 0;
 	c->err[0] = '\0';
 	c->next = NULL;
 	if (e->queue_tail != NULL)

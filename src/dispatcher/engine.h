@@ -80,6 +80,10 @@ struct ecall {
 	long		 status;	/* HTTP status, 0 when none */
 	struct docker_buf in;		/* answer body (or error body) */
 	long long	 bytes_in;	/* body bytes received */
+	int		 timed_out;	/* libcurl gave it up for time
+					   (CURLE_OPERATION_TIMEDOUT): its
+					   timeout_s, the connect timeout or
+					   the low-speed limit */
 	char		 err[1024];
 
 	/* Private to engine.c. */

@@ -307,9 +307,16 @@ pull_step(struct disp *d, struct pull *p, struct ecall *res)
 	default:
 		return;
 	}
+	/*
+	 * The pull's time limit ran out: libcurl says so for a pull the
+	 * engine was answering (its timeout_s is that limit, measured on
+	 * libcurl's clock, which may run and round a little apart from
+	 * ours), or our clock does.
+	 */
 	if (res->rc == DOCKER_UNREACHABLE && p->state == P_PULLING &&
-	    p->t0_ms > 0 && eloop_now_ms() - p->t0_ms >=
-	    (long long)d->conf.disp_pull_timeout * 1000)
+	    p->t0_ms > 0 && ((res->timed_out && res->status == 200) ||
+	    eloop_now_ms() - p->t0_ms >=
+	    (long long)d->conf.disp_pull_timeout * 1000))
 		snprintf(p->err, sizeof(p->err), "image %s cannot be had on "
 		    "host %s: the pull took longer than %u s", p->ref,
 		    p->h->name, d->conf.disp_pull_timeout);

@@ -166,8 +166,11 @@ st_registry_push() {
 	    -o "$T/.push.tag" -w '%{http_code}') || st_fail "tagging $local_ref failed"
 	[ "$code" = 201 ] ||
 	    st_fail "tagging $local_ref as $REG_ADDR/$repo:$tag: $code $(cat "$T/.push.tag")"
+	# The engine wants the header on every push: "{}" when anonymous.
 	if [ -n "$user" ]; then
 		hdr=(-H "X-Registry-Auth: $(st_registry_auth "$user" "$pass")")
+	else
+		hdr=(-H "X-Registry-Auth: $(printf '{}' | base64)")
 	fi
 	code=$(st_dk "$sock" POST "/images/$REG_ADDR/$repo/push?tag=$tag" "${hdr[@]}" \
 	    -o "$T/.push.out" -w '%{http_code}') || st_fail "pushing $REG_ADDR/$repo:$tag failed"
