@@ -213,11 +213,15 @@ struct disp_job {
 struct pull;
 struct fill;
 
-/* Counters of an iteration, printed with --verbose. */
+/*
+ * Counters printed with --verbose in each iteration's line. The log bytes
+ * are those since the previous line (the streams run between iterations
+ * too), so that the lines add up to every byte received and kept.
+ */
 struct disp_stats {
 	long long	 log_wire;	/* log stream bytes received */
 	long long	 log_kept;	/* log bytes kept */
-	size_t		 placed;
+	size_t		 placed;	/* jobs placed by the iteration */
 };
 
 struct disp {

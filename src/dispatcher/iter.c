@@ -943,7 +943,7 @@ disp_iterate(struct disp *d)
 	int	 prc;
 
 	d->iter_said = 0;
-	memset(&d->stats, 0, sizeof(d->stats));
+	d->stats.placed = 0;	/* the log counters: since the last line */
 	d->calls0 = eloop_calls(d->el);
 	if (hosts_load(d) != 0)
 		goto fail;
@@ -1012,6 +1012,7 @@ disp_turn(struct disp *d)
 			    d->stats.log_kept);
 			fflush(stdout);
 		}
+		d->stats.log_wire = d->stats.log_kept = 0;
 		log_debug("iteration %lu: %lld ms, %zu jobs under way",
 		    d->iter, now - d->iter_t0, active);
 	}
