@@ -252,6 +252,10 @@ struct disp {
 	unsigned char		 seal_key[SEAL_KEY_LEN];
 	int			 seal_ok;	/* the key file was read */
 	unsigned		 rounds;	/* host rounds under way */
+	unsigned		 tidying;	/* calls of the clean-up under
+						   way: volume lists, volume
+						   and stray container
+						   removals (--once waits) */
 	char			 seal_err[256];
 	long long		 flush_ms;	/* last log flush */
 };
@@ -434,7 +438,7 @@ void	cache_forget(struct disp *d, struct disp_job *j);
  * The cache sweep of h: volumes over host_cache_max evicted least recently
  * used first, volumes of deleted sets and volumes the database does not
  * know removed, when no placed job uses them. Starts the call; returns at
- * once.
+ * once (d->tidying counts its calls until they end).
  */
 void	cache_sweep(struct disp *d, struct disp_host *h);
 void	cache_cancel_host(struct disp *d, struct disp_host *h);

@@ -344,6 +344,9 @@ round_start(struct disp *d, struct disp_host *h)
 static void
 stray_done(struct ecall *c)
 {
+	struct disp	*d = c->arg;
+
+	d->tidying--;
 	if (c->rc != DOCKER_OK && c->rc != DOCKER_CANCELLED)
 		log_warn("%s", c->err);
 	ecall_free(c);
@@ -402,6 +405,8 @@ reconcile(struct disp *d, struct disp_host *h)
 		    h->name, c->name, c->job[0] ? c->job : "?");
 		rm = dk_remove(c->id);
 		rm->done = stray_done;
+		rm->arg = d;
+		d->tidying++;
 		engine_submit(h->eng, rm);
 	}
 }
@@ -1024,7 +1029,8 @@ disp_busy(const struct disp *d)
 {
 	size_t	 i;
 
-	if (d->rounds > 0 || pull_count(d) > 0 || cache_count(d) > 0)
+	if (d->rounds > 0 || d->tidying > 0 || pull_count(d) > 0 ||
+	    cache_count(d) > 0)
 		return 1;
 	for (i = 0; i < d->njobs; i++)
 		if (d->jobs[i]->step != S_IDLE || d->jobs[i]->log.call != NULL)
