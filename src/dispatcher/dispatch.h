@@ -286,6 +286,13 @@ void	disp_turn(struct disp *d);
 /* Whether work of this process is still under way (--once waits). */
 int	disp_busy(const struct disp *d);
 
+/*
+ * The end of a --once pass: a host that has not answered its ping (or
+ * /version) by now is marked unreachable, as if the call had timed out
+ * (pass_budget may be shorter than the ping's own timeout).
+ */
+void	disp_pass_end(struct disp *d);
+
 /* Free everything (calls cancelled, logs flushed). */
 void	disp_shutdown(struct disp *d);
 

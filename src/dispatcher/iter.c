@@ -1040,6 +1040,26 @@ disp_busy(const struct disp *d)
 
 /* See dispatch.h. */
 void
+disp_pass_end(struct disp *d)
+{
+	struct disp_host	*h;
+	char			 err[1200];
+	size_t			 i;
+
+	for (i = 0; i < d->nhosts; i++) {
+		h = d->hosts[i];
+		if (h->round != ROUND_PING && h->round != ROUND_VERSION)
+			continue;
+		snprintf(err, sizeof(err), "%.1000s did not answer GET %s "
+		    "within the pass (pass_budget %u s)", h->endpoint,
+		    h->round == ROUND_PING ? "/_ping" : "/version",
+		    d->conf.disp_pass_budget);
+		host_down(d, h, err);
+	}
+}
+
+/* See dispatch.h. */
+void
 disp_shutdown(struct disp *d)
 {
 	size_t	 i;
