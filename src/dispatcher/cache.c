@@ -928,11 +928,11 @@ static void
 evict_done(struct ecall *c)
 {
 	struct evict	*e = c->arg;
-	struct disp	*d;
+	struct disp	*d = e->h->d;
 
-	if (e == NULL || c->rc == DOCKER_CANCELLED)
+	d->tidying--;
+	if (c->rc == DOCKER_CANCELLED)
 		goto out;
-	d = e->h->d;
 	if (c->rc == DOCKER_OK || c->rc == DOCKER_NOT_FOUND) {
 		if (db_exec(d->db, "DELETE FROM host_cache WHERE host_id = ? "
 		    "AND volume = ?", DB_ARGS(DB_INT(e->h->id),
@@ -946,8 +946,7 @@ evict_done(struct ecall *c)
 		log_warn("host %s: removing cache volume %s: %s", e->h->name,
 		    e->volume, c->err);
 out:
-	if (e != NULL)
-		free(e->volume);
+	free(e->volume);
 	free(e);
 	ecall_free(c);
 }
@@ -965,6 +964,7 @@ evict(struct disp_host *h, const char *volume, const char *why)
 	c = dk_volume_remove(volume);
 	c->done = evict_done;
 	c->arg = e;
+	h->d->tidying++;
 	engine_submit(h->eng, c);
 }
 
@@ -1002,13 +1002,14 @@ sweep_listed(struct ecall *c)
 	long long		 total = 0, max;
 	int			 on;
 
-	if (h == NULL || c->rc != DOCKER_OK) {
-		if (h != NULL && c->rc != DOCKER_CANCELLED)
+	d = h->d;
+	d->tidying--;
+	if (c->rc != DOCKER_OK) {
+		if (c->rc != DOCKER_CANCELLED)
 			log_warn("host %s: %s", h->name, c->err);
 		ecall_free(c);
 		return;
 	}
-	d = h->d;
 	max = (long long)d->conf.disp_host_cache_max;
 	if (docker_parse_volumes(c->in.data, c->in.len, &names, &n) != 0) {
 		log_warn("host %s: the volume list is not JSON", h->name);
@@ -1080,9 +1081,9 @@ cache_sweep(struct disp *d, struct disp_host *h)
 {
 	struct ecall	*c;
 
-	(void)d;
 	c = dk_volume_list(DISP_CACHE_LABEL);
 	c->done = sweep_listed;
 	c->arg = h;
+	d->tidying++;
 	engine_submit(h->eng, c);
 }

@@ -213,11 +213,15 @@ struct disp_job {
 struct pull;
 struct fill;
 
-/* Counters of an iteration, printed with --verbose. */
+/*
+ * Counters printed with --verbose in each iteration's line. The log bytes
+ * are those since the previous line (the streams run between iterations
+ * too), so that the lines add up to every byte received and kept.
+ */
 struct disp_stats {
 	long long	 log_wire;	/* log stream bytes received */
 	long long	 log_kept;	/* log bytes kept */
-	size_t		 placed;
+	size_t		 placed;	/* jobs placed by the iteration */
 };
 
 struct disp {
@@ -248,6 +252,10 @@ struct disp {
 	unsigned char		 seal_key[SEAL_KEY_LEN];
 	int			 seal_ok;	/* the key file was read */
 	unsigned		 rounds;	/* host rounds under way */
+	unsigned		 tidying;	/* calls of the clean-up under
+						   way: volume lists, volume
+						   and stray container
+						   removals (--once waits) */
 	char			 seal_err[256];
 	long long		 flush_ms;	/* last log flush */
 };
@@ -277,6 +285,13 @@ void	disp_turn(struct disp *d);
 
 /* Whether work of this process is still under way (--once waits). */
 int	disp_busy(const struct disp *d);
+
+/*
+ * The end of a --once pass: a host that has not answered its ping (or
+ * /version) by now is marked unreachable, as if the call had timed out
+ * (pass_budget may be shorter than the ping's own timeout).
+ */
+void	disp_pass_end(struct disp *d);
 
 /* Free everything (calls cancelled, logs flushed). */
 void	disp_shutdown(struct disp *d);
@@ -430,7 +445,7 @@ void	cache_forget(struct disp *d, struct disp_job *j);
  * The cache sweep of h: volumes over host_cache_max evicted least recently
  * used first, volumes of deleted sets and volumes the database does not
  * know removed, when no placed job uses them. Starts the call; returns at
- * once.
+ * once (d->tidying counts its calls until they end).
  */
 void	cache_sweep(struct disp *d, struct disp_host *h);
 void	cache_cancel_host(struct disp *d, struct disp_host *h);

@@ -458,8 +458,10 @@ engine_free(struct engine *e)
 		finish_later(c);
 	}
 	e->queue_tail = NULL;
-	while ((c = e->running) != NULL)
+	while ((c = e->running) != NULL) {
+		c->cancelled = 1;	/* not the host's failure */
 		call_end(c, CURLE_ABORTED_BY_CALLBACK);
+	}
 	/* The finished list may hold calls of other engines: run them all. */
 	finished_run(e->el);
 	for (pp = &e->el->engines; *pp != NULL; pp = &(*pp)->next)

@@ -344,6 +344,9 @@ round_start(struct disp *d, struct disp_host *h)
 static void
 stray_done(struct ecall *c)
 {
+	struct disp	*d = c->arg;
+
+	d->tidying--;
 	if (c->rc != DOCKER_OK && c->rc != DOCKER_CANCELLED)
 		log_warn("%s", c->err);
 	ecall_free(c);
@@ -402,6 +405,8 @@ reconcile(struct disp *d, struct disp_host *h)
 		    h->name, c->name, c->job[0] ? c->job : "?");
 		rm = dk_remove(c->id);
 		rm->done = stray_done;
+		rm->arg = d;
+		d->tidying++;
 		engine_submit(h->eng, rm);
 	}
 }
@@ -943,7 +948,7 @@ disp_iterate(struct disp *d)
 	int	 prc;
 
 	d->iter_said = 0;
-	memset(&d->stats, 0, sizeof(d->stats));
+	d->stats.placed = 0;	/* the log counters: since the last line */
 	d->calls0 = eloop_calls(d->el);
 	if (hosts_load(d) != 0)
 		goto fail;
@@ -1012,6 +1017,7 @@ disp_turn(struct disp *d)
 			    d->stats.log_kept);
 			fflush(stdout);
 		}
+		d->stats.log_wire = d->stats.log_kept = 0;
 		log_debug("iteration %lu: %lld ms, %zu jobs under way",
 		    d->iter, now - d->iter_t0, active);
 	}
@@ -1023,12 +1029,33 @@ disp_busy(const struct disp *d)
 {
 	size_t	 i;
 
-	if (d->rounds > 0 || pull_count(d) > 0 || cache_count(d) > 0)
+	if (d->rounds > 0 || d->tidying > 0 || pull_count(d) > 0 ||
+	    cache_count(d) > 0)
 		return 1;
 	for (i = 0; i < d->njobs; i++)
 		if (d->jobs[i]->step != S_IDLE || d->jobs[i]->log.call != NULL)
 			return 1;
 	return 0;
+}
+
+/* See dispatch.h. */
+void
+disp_pass_end(struct disp *d)
+{
+	struct disp_host	*h;
+	char			 err[1200];
+	size_t			 i;
+
+	for (i = 0; i < d->nhosts; i++) {
+		h = d->hosts[i];
+		if (h->round != ROUND_PING && h->round != ROUND_VERSION)
+			continue;
+		snprintf(err, sizeof(err), "%.1000s did not answer GET %s "
+		    "within the pass (pass_budget %u s)", h->endpoint,
+		    h->round == ROUND_PING ? "/_ping" : "/version",
+		    d->conf.disp_pass_budget);
+		host_down(d, h, err);
+	}
 }
 
 /* See dispatch.h. */

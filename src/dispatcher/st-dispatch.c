@@ -287,6 +287,8 @@ main(int argc, char *argv[])
 			/* --once: finish what the pass started, in budget. */
 			run_until(&d, t0 + (long long)d.conf.disp_pass_budget *
 			    1000, 1);
+			if (!stop_requested)
+				disp_pass_end(&d);
 			pull_detach_all(&d);
 			logs_flush_all(&d);
 			if (d.failed) {
