@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ struct pull {
 	long long		 t0_ms;
 	long long		 ready_ms;
 	long long		 said_ms;
+	int			 detached;	/* a process carries it on */
 	long long		*waiter;	/* job ids */
 	size_t			 nwaiters;
 	struct pull		*next;
@@ -437,11 +439,15 @@ pull_forget(struct disp *d, struct disp_job *j)
 				p->waiter[i] = p->waiter[--p->nwaiters];
 				break;
 			}
-		/* No one waits any more: the pull is given up. */
+		/*
+		 * No one waits any more: the pull is given up (a detached
+		 * process carries it on when the pass handed it over).
+		 */
 		if (p->nwaiters == 0 && p->call != NULL &&
 		    p->state == P_PULLING) {
-			disp_say(d, "host %s: pull of %s given up (no job "
-			    "waits for it)", p->h->name, p->ref);
+			if (!p->detached)
+				disp_say(d, "host %s: pull of %s given up (no "
+				    "job waits for it)", p->h->name, p->ref);
 			pull_drop(d, p);
 		}
 	}
@@ -502,10 +508,19 @@ detach_child(struct disp_host *h, const struct pull *p, const char *auth,
 {
 	struct docker	*dk;
 	char		 err[256];
+	int		 null;
 
 	setsid();
 	closefrom(fd + 1);	/* the pipe was moved to fd 3 before */
 	detach_fd = fd;
+	/* Not cron's output pipe: it would stay open until the pull ends. */
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO && null != fd)
+			close(null);
+	}
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	if ((dk = docker_new(h->endpoint, h->tls_ca, h->tls_cert, h->tls_key,
@@ -564,6 +579,7 @@ pull_detach_all(struct disp *d)
 		/* Its request under way before ours goes, so the pull stays. */
 		pfd.fd = fds[0];
 		pfd.events = POLLIN;
+		p->detached = 1;
 		if (poll(&pfd, 1, 5000) == 1 && read(fds[0], &c, 1) == 1)
 			disp_say(d, "host %s: the pull of %s goes on after the "
 			    "pass (process %ld, at most %ld s more)",
