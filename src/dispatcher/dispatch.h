@@ -73,6 +73,8 @@ struct disp_host {
 	int		 env_runtime;	/* gpu_runtime 'env' (else nvidia) */
 	char		 state[16];	/* active draining disabled */
 	int		 reachable;	/* as last seen (database at first) */
+	int		 probed;	/* this process has seen it answer,
+					   or not */
 	long long	 down_s;	/* seconds unreachable, -1 when not */
 	unsigned long	 loaded;	/* the iteration that loaded it */
 	struct engine	*eng;		/* NULL when the endpoint is malformed */
@@ -289,7 +291,8 @@ int	disp_busy(const struct disp *d);
 /*
  * The end of a --once pass: a host that has not answered its ping (or
  * /version) by now is marked unreachable, as if the call had timed out
- * (pass_budget may be shorter than the ping's own timeout).
+ * (pass_budget may be shorter than the ping's own timeout); the attempts
+ * of hosts lost past host_grace fail (with the answers of this pass).
  */
 void	disp_pass_end(struct disp *d);
 

@@ -277,6 +277,7 @@ host_up(struct disp *d, struct disp_host *h)
 		disp_say(d, "host %s is reachable%s", h->name,
 		    h->down_s >= 0 ? " again" : "");
 	h->reachable = 1;
+	h->probed = 1;
 	h->down_s = -1;
 	if (db_exec(d->db, "UPDATE hosts SET last_seen_at = "
 	    "UTC_TIMESTAMP(3), unreachable_since = NULL, "
@@ -294,6 +295,7 @@ host_down(struct disp *d, struct disp_host *h, const char *err)
 	if (h->reachable)
 		disp_say(d, "host %s is unreachable: %s", h->name, err);
 	h->reachable = 0;
+	h->probed = 1;
 	h->version_ok = 0;
 	if (h->down_s < 0)
 		h->down_s = 0;
@@ -670,6 +672,8 @@ jobs_load(struct disp *d)
  * Jobs of hosts unreachable for longer than the grace period: their
  * attempt failed with class host_failure (back to QUEUED when the batch's
  * policy allows, else ERRORED); cancelled ones forget their container.
+ * Only hosts this process saw down count: the database's word, from
+ * before a restart, is not enough (the host may be back).
  */
 static int
 requeue_lost(struct disp *d)
@@ -682,7 +686,7 @@ requeue_lost(struct disp *d)
 	for (i = 0; i < d->njobs; i++) {
 		j = d->jobs[i];
 		if (j->loaded != d->iter ||
-		    (h = disp_host_of(d, j->host_id)) == NULL ||
+		    (h = disp_host_of(d, j->host_id)) == NULL || !h->probed ||
 		    h->reachable || h->down_s < (long long)d->conf.disp_host_grace)
 			continue;
 		step_abort(d, j);
@@ -1055,6 +1059,12 @@ disp_pass_end(struct disp *d)
 		    h->round == ROUND_PING ? "/_ping" : "/version",
 		    d->conf.disp_pass_budget);
 		host_down(d, h, err);
+	}
+	/* The hosts' answers of this pass are in: lost ones' jobs now. */
+	if (requeue_lost(d) != 0) {
+		log_error("requeueing the jobs of lost hosts: %s",
+		    db_error(d->db));
+		d->failed = 1;
 	}
 }
 
