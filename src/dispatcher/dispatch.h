@@ -213,7 +213,12 @@ struct disp_job {
 struct pull;
 struct fill;
 
-/* Counters of an iteration, printed with --verbose. */
+/*
+ * Counters printed with --verbose on each iteration's line. placed counts
+ * the iteration's placements; the others count from the previous line to
+ * this one, so that the lines together cover all the time: what the loop
+ * did between two iterations (log streams above all) is counted too.
+ */
 struct disp_stats {
 	long long	 log_wire;	/* log stream bytes received */
 	long long	 log_kept;	/* log bytes kept */
@@ -232,7 +237,7 @@ struct disp {
 	long long		 iter_t0;	/* its start (eloop_now_ms) */
 	int			 iter_said;	/* its time was printed */
 	struct disp_stats	 stats;
-	unsigned long		 calls0;	/* eloop_calls() at its start */
+	unsigned long		 calls0;	/* eloop_calls() at the last line */
 
 	struct disp_host	**hosts;	/* by id; each host stays
 						   where it is across

@@ -893,8 +893,7 @@ disp_iterate(struct disp *d)
 	int	 prc;
 
 	d->iter_said = 0;
-	memset(&d->stats, 0, sizeof(d->stats));
-	d->calls0 = eloop_calls(d->el);
+	d->stats.placed = 0;
 	if (hosts_load(d) != 0)
 		goto fail;
 	if (d->dry_run) {
@@ -964,6 +963,10 @@ disp_turn(struct disp *d)
 		}
 		log_debug("iteration %lu: %lld ms, %zu jobs under way",
 		    d->iter, now - d->iter_t0, active);
+		/* The next line counts from here (dispatch.h). */
+		d->calls0 = eloop_calls(d->el);
+		d->stats.log_wire = 0;
+		d->stats.log_kept = 0;
 	}
 }
 
