@@ -278,7 +278,11 @@ int	disp_iterate(struct disp *d);
  */
 void	disp_turn(struct disp *d);
 
-/* Whether work of this process is still under way (--once waits). */
+/*
+ * Whether work of this process is still under way (--once waits): a round,
+ * a pull, a fill, a job's step or log read, or any other Engine call in
+ * flight (a stray container's removal, a cache volume's eviction).
+ */
 int	disp_busy(const struct disp *d);
 
 /* Free everything (calls cancelled, logs flushed). */

@@ -978,6 +978,13 @@ disp_busy(const struct disp *d)
 
 	if (d->rounds > 0 || pull_count(d) > 0 || cache_count(d) > 0)
 		return 1;
+	/*
+	 * Calls no job owns count too: stray containers being removed, cache
+	 * volumes being evicted. Given up at the exit, the engine would
+	 * never carry them out (--once has no streams that stay open).
+	 */
+	if (eloop_pending(d->el) > 0)
+		return 1;
 	for (i = 0; i < d->njobs; i++)
 		if (d->jobs[i]->step != S_IDLE || d->jobs[i]->log.call != NULL)
 			return 1;
