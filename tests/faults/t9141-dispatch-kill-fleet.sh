@@ -25,8 +25,9 @@
 #   - no st-data volume half-filled in use: every host_cache_views row's
 #     volume exists and, mounted in a container, holds exactly its view's
 #     shards (checksums) and manifest;
-#   - nothing left: no job container nor filler on the engines, allocations
-#     zero, st-admin fsck clean.
+#   - nothing left after one `st-dispatch --once` (and a container of a
+#     final job added to what the kills left): no job container nor filler
+#     on the engines, allocations zero, st-admin fsck clean.
 # Kills are counted by what was under way when they landed, and each kind
 # must have happened at least once.
 . "$top_srcdir/tests/lib/harness.sh"
@@ -279,6 +280,13 @@ done <"$T/jobs"
 st_ok "every job's stored log is whole and exact: lines 1..N once each, in order, log_size right"
 
 # --- nothing left ---------------------------------------------------------------
+# Besides what the last kill left, what a kill between a job's final
+# transition and its container's removal leaves, for sure: the one pass
+# must remove it, not only say so.
+u=$(head -1 "$T/jobs" | cut -d' ' -f1)
+st_dk "$SOCK_B" POST "/containers/create?name=st-job-$u" -H 'Content-Type: application/json' \
+    --data-binary "{\"Image\": \"$IMG1:1\", \"Cmd\": [\"true\"], \"Labels\": {\"singularity.job\": \"$u\"}}" |
+    grep -q '"Id"' || st_fail "creating a left-over container of job $u"
 "$ST_DISPATCH" --once >>"$T/dispatch.out" 2>&1 || st_fail "a last st-dispatch --once"
 for s in "$SOCK_A" "$SOCK_B"; do
 	st_expect_eq "$(st_dk "$s" GET '/containers/json?all=1')" "[]" "containers (jobs, fillers) left"
