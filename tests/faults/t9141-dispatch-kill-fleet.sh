@@ -2,14 +2,18 @@
 # t9141-dispatch-kill-fleet.sh: `st-dispatch --loop 1` SIGKILLed again and
 # again while the fleet dispatcher is in the middle of its background work,
 # on two real Docker engines, over N jobs (DISPATCH_KILL_FLEET_JOBS, default
-# 16; `make soak` runs 60):
-#   - image pulls: the jobs' three images live in a local registry behind a
+# 24; `make soak` runs 60):
+#   - image pulls: the jobs' images live in a local registry behind a
 #     throttling proxy, so each pull takes a few seconds (and an engine gives
 #     a pull up when its client dies: it starts again);
-#   - data cache fills: two fresh data sets of four shards of a few MiB,
-#     with pilots, so each host fills several views of two volumes;
+#   - data cache fills: fresh data sets of four shards of a few MiB, with
+#     pilots, so each host fills several views of each set's volume;
 #   - log follows: every job prints numbered lines steadily for several
 #     seconds before training.
+# The jobs come in waves of 8 (what the hosts run at once): the first wave
+# of two images, each later one of an image of its own (up to 8 images),
+# and each wave of a data set of its own (up to 6), so that pulls and fills
+# come again as the waves start.
 # Each run of the dispatcher aims its kill at one of those (it waits for a
 # pull or a fill to begin, or for running jobs), or lets a run go on long
 # enough for a pull to finish, or kills at a random moment. Afterwards:
@@ -39,9 +43,14 @@
 . "$top_srcdir/tests/lib/netfaults.sh"
 . "$top_srcdir/tests/faults/lib.sh"
 
-N=${DISPATCH_KILL_FLEET_JOBS:-16}
-PULL_S=4		# seconds a pull of the largest image takes
+N=${DISPATCH_KILL_FLEET_JOBS:-24}
+PULL_S=4		# seconds a pull of the third image takes
 SHARD_KIB=3072		# padding of each shard
+WAVE=8			# jobs the two hosts run at once
+NW=$(( (N + WAVE - 1) / WAVE ))
+NIMG=$(( NW + 1 > 8 ? 8 : NW + 1 ))
+[ "$NIMG" -ge 3 ] || NIMG=3
+NSETS=$(( NW > 6 ? 6 : (NW < 2 ? 2 : NW) ))
 st_init t9141-dispatch-kill-fleet
 command -v python3 >/dev/null || st_skip "python3 not installed"
 [ -x "$ST_DISPATCH" ] || st_skip "st-dispatch is not built"
@@ -59,17 +68,17 @@ for s in "$SOCK_A" "$SOCK_B"; do
 	st_track_pid $!
 done
 
-# Three images of different layers in the registry, gone from the engines:
-# every host pulls each through the throttle proxy (the third one's jobs
-# come later, once the first ones made room).
+# NIMG images of different layers (image i with i MiB of padding) in the
+# registry, gone from the engines: every host pulls each through the
+# throttle proxy.
 st_registry_start
-for i in 1 2 3; do
+for i in $(seq 1 "$NIMG"); do
 	st_test_image_big "st/kill$i:1" "$i" "$SOCK_A"
 	st_registry_push "$SOCK_A" "st/kill$i:1" "st/kill$i:1"
 	st_image_rm "$SOCK_A" "$REG_ADDR/st/kill$i:1"
 	st_image_rm "$SOCK_A" "st/kill$i:1"
 done
-# The largest image's pull takes PULL_S s, the smallest one's about half.
+# The third image's pull takes PULL_S s, the first one's about half.
 BYTES=$(curl -sS --cacert "$REG_CA" \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
     "https://$REG_ADDR/v2/st/kill3/manifests/1" | python3 -c '
@@ -77,33 +86,36 @@ import json, sys
 m = json.load(sys.stdin)
 print(m["config"]["size"] + sum(l["size"] for l in m["layers"]))')
 st_throttle_start "$REG_ADDR" $((BYTES / PULL_S))
-IMG1=$THROTTLE_ADDR/st/kill1 IMG2=$THROTTLE_ADDR/st/kill2 IMG3=$THROTTLE_ADDR/st/kill3
 
 st_mariadb_start
 st_db_setup
 st_account killer
 "$ST_ADMIN" host add a --endpoint "$EP_A" --cpus 4 --ram-gb 16 >/dev/null
 "$ST_ADMIN" host add b --endpoint "$EP_B" --cpus 4 --ram-gb 16 >/dev/null
-# Six data sets to run on: two roots and their two pilots each.
-SETS=""
-for s in 1 2; do
+# NSETS data sets: each a root and its two pilots, three views to run on.
+: >"$T/sets"
+for s in $(seq 1 "$NSETS"); do
 	ST_SHARD_PAD_KIB=$SHARD_KIB st_dataset killer "fleet$s" 2 4
-	SETS="$SETS $DS_ID $PILOT_IDS"
+	echo "$DS_ID $PILOT_IDS" >>"$T/sets"
 done
-read -r -a SETV <<<"$SETS"
 st_lighttpd_start
 
 # The jobs: numbered lines, one every 0.1 s (30 to 59 of them), then
-# train.sh; the first 8 (as many as the hosts run at once) of the first
-# two images in turn, the others of the third; data sets taken in turn.
+# train.sh. Wave w: images 1 and 2 in turn for the first, image 3 + (w - 1)
+# (cycling over those there are) for the others; the views of set w (cycling)
+# in turn.
 st_batch killer production 1 0 0.25
 : >"$T/jobs"
 for k in $(seq 0 $((N - 1))); do
 	lines=$((30 + (k * 7) % 30))
-	img=$IMG1
-	[ $((k % 2)) = 1 ] && img=$IMG2
-	[ "$k" -ge 8 ] && img=$IMG3
-	ds=${SETV[$((k % ${#SETV[@]}))]}
+	w=$((k / WAVE))
+	if [ "$w" = 0 ]; then
+		img=$THROTTLE_ADDR/st/kill$((1 + k % 2))
+	else
+		img=$THROTTLE_ADDR/st/kill$((3 + (w - 1) % (NIMG - 2)))
+	fi
+	read -r -a views <<<"$(sed -n "$((w % NSETS + 1))p" "$T/sets")"
+	ds=${views[$((k % 3))]}
 	st_job "$ds" "$img" 1 "i=1; while [ \$i -le $lines ]; do echo \"line \$i of $lines\"; i=\$((i + 1)); sleep 0.1; done; exec /train.sh"
 	echo "$JOB_UUID $ds $lines" >>"$T/jobs"
 done
@@ -184,7 +196,7 @@ while [ "$(st_sql "$not_final")" != 0 ]; do
 		sleep "1.$((RANDOM % 10))" ;;
 	pull-end)	# every pull of the run ended: the fills begin
 		if wait_for ': pulling ' 4; then
-			wait_pulls_end $((2 * PULL_S + 6))
+			wait_pulls_end $((PULL_S * NIMG / 3 + 6))
 			sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
 		fi ;;
 	long)	# long enough for any pull to end
@@ -283,9 +295,17 @@ st_ok "every job's stored log is whole and exact: lines 1..N once each, in order
 # Besides what the last kill left, what a kill between a job's final
 # transition and its container's removal leaves, for sure: the one pass
 # must remove it, not only say so.
+# sock_of HOST: the engine socket of host a or b.
+sock_of() { if [ "$1" = a ]; then echo "$SOCK_A"; else echo "$SOCK_B"; fi; }
+# image_on HOST: an image the host holds (one its jobs ran).
+image_on() {
+	st_sql "SELECT CONCAT(j.image, ':', j.image_tag) FROM jobs j JOIN hosts h
+	    ON h.id = j.host_id WHERE h.name = '$1' ORDER BY j.id LIMIT 1"
+}
 u=$(head -1 "$T/jobs" | cut -d' ' -f1)
-st_dk "$SOCK_B" POST "/containers/create?name=st-job-$u" -H 'Content-Type: application/json' \
-    --data-binary "{\"Image\": \"$IMG1:1\", \"Cmd\": [\"true\"], \"Labels\": {\"singularity.job\": \"$u\"}}" |
+host=$(st_sql "SELECT h.name FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.uuid = '$u'")
+st_dk "$(sock_of "$host")" POST "/containers/create?name=st-job-$u" -H 'Content-Type: application/json' \
+    --data-binary "{\"Image\": \"$(image_on "$host")\", \"Cmd\": [\"true\"], \"Labels\": {\"singularity.job\": \"$u\"}}" |
     grep -q '"Id"' || st_fail "creating a left-over container of job $u"
 "$ST_DISPATCH" --once >>"$T/dispatch.out" 2>&1 || st_fail "a last st-dispatch --once"
 for s in "$SOCK_A" "$SOCK_B"; do
@@ -313,12 +333,11 @@ nviews=$(wc -l <"$T/views")
 n=0
 for hv in $(cut -f1,2 "$T/views" | sort -u | tr '\t' '/'); do
 	host=${hv%%/*} vol=${hv#*/}
-	sock=$SOCK_A
-	[ "$host" = b ] && sock=$SOCK_B
+	sock=$(sock_of "$host")
 	code=$(st_dk "$sock" GET "/volumes/$vol" -o /dev/null -w '%{http_code}')
 	st_expect_eq "$code" 200 "GET /volumes/$vol on host $host"
 	n=$((n + 1))
-	python3 - "$IMG1:1" "$vol" >"$T/check.json" <<'PY'
+	python3 - "$(image_on "$host")" "$vol" >"$T/check.json" <<'PY'
 import json, sys
 cmd = ('cd /cache/v && for v in *; do echo "== $v"; (cd "$v" && '
        'sha256sum *.zip | sed "s/^/sum /"; '
