@@ -280,6 +280,7 @@ round_call(struct disp *d, struct disp_host *h, enum round r,
 	if (r == ROUND_PING || r == ROUND_VERSION)
 		c->timeout_s = PING_TIMEOUT_S;
 	c->fresh = r == ROUND_PING;
+	c->urgent = 1;
 	h->rcall = c;
 	engine_submit(h->eng, c);
 }
