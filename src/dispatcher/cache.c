@@ -930,7 +930,6 @@ evict_done(struct ecall *c)
 	struct evict	*e = c->arg;
 	struct disp	*d = e->h->d;
 
-	d->tidying--;
 	if (c->rc == DOCKER_CANCELLED)
 		goto out;
 	if (c->rc == DOCKER_OK || c->rc == DOCKER_NOT_FOUND) {
@@ -964,7 +963,6 @@ evict(struct disp_host *h, const char *volume, const char *why)
 	c = dk_volume_remove(volume);
 	c->done = evict_done;
 	c->arg = e;
-	h->d->tidying++;
 	engine_submit(h->eng, c);
 }
 
@@ -1003,7 +1001,6 @@ sweep_listed(struct ecall *c)
 	int			 on;
 
 	d = h->d;
-	d->tidying--;
 	if (c->rc != DOCKER_OK) {
 		if (c->rc != DOCKER_CANCELLED)
 			log_warn("host %s: %s", h->name, c->err);
@@ -1084,6 +1081,5 @@ cache_sweep(struct disp *d, struct disp_host *h)
 	c = dk_volume_list(DISP_CACHE_LABEL);
 	c->done = sweep_listed;
 	c->arg = h;
-	d->tidying++;
 	engine_submit(h->eng, c);
 }

@@ -216,9 +216,10 @@ struct pull;
 struct fill;
 
 /*
- * Counters printed with --verbose in each iteration's line. The log bytes
- * are those since the previous line (the streams run between iterations
- * too), so that the lines add up to every byte received and kept.
+ * Counters printed with --verbose on each iteration's line. placed counts
+ * the iteration's placements; the others count from the previous line to
+ * this one, so that the lines together cover all the time: what the loop
+ * did between two iterations (log streams above all) is counted too.
  */
 struct disp_stats {
 	long long	 log_wire;	/* log stream bytes received */
@@ -238,7 +239,7 @@ struct disp {
 	long long		 iter_t0;	/* its start (eloop_now_ms) */
 	int			 iter_said;	/* its time was printed */
 	struct disp_stats	 stats;
-	unsigned long		 calls0;	/* eloop_calls() at its start */
+	unsigned long		 calls0;	/* eloop_calls() at the last line */
 
 	struct disp_host	**hosts;	/* by id; each host stays
 						   where it is across
@@ -254,10 +255,6 @@ struct disp {
 	unsigned char		 seal_key[SEAL_KEY_LEN];
 	int			 seal_ok;	/* the key file was read */
 	unsigned		 rounds;	/* host rounds under way */
-	unsigned		 tidying;	/* calls of the clean-up under
-						   way: volume lists, volume
-						   and stray container
-						   removals (--once waits) */
 	char			 seal_err[256];
 	long long		 flush_ms;	/* last log flush */
 };
@@ -285,7 +282,11 @@ int	disp_iterate(struct disp *d);
  */
 void	disp_turn(struct disp *d);
 
-/* Whether work of this process is still under way (--once waits). */
+/*
+ * Whether work of this process is still under way (--once waits): a round,
+ * a pull, a fill, a job's step or log read, or any other Engine call in
+ * flight (a stray container's removal, a cache volume's eviction).
+ */
 int	disp_busy(const struct disp *d);
 
 /*
@@ -448,7 +449,7 @@ void	cache_forget(struct disp *d, struct disp_job *j);
  * The cache sweep of h: volumes over host_cache_max evicted least recently
  * used first, volumes of deleted sets and volumes the database does not
  * know removed, when no placed job uses them. Starts the call; returns at
- * once (d->tidying counts its calls until they end).
+ * once.
  */
 void	cache_sweep(struct disp *d, struct disp_host *h);
 void	cache_cancel_host(struct disp *d, struct disp_host *h);

@@ -824,17 +824,30 @@ call_end(struct ecall *c, CURLcode cc)
 void
 engine_submit(struct engine *e, struct ecall *c)
 {
+	struct ecall	**pp;
+
 	c->eng = e;
 	c->state = CALL_QUEUED;
 	c->rc = DOCKER_OK;
 	c->timed_out = 0;
 	c->err[0] = '\0';
 	c->next = NULL;
-	if (e->queue_tail != NULL)
-		e->queue_tail->next = c;
-	else
-		e->queue = c;
-	e->queue_tail = c;
+	if (c->urgent) {
+		/* After the urgent calls queued already, before the rest. */
+		for (pp = &e->queue; *pp != NULL && (*pp)->urgent;
+		    pp = &(*pp)->next)
+			;
+		c->next = *pp;
+		*pp = c;
+		if (c->next == NULL)
+			e->queue_tail = c;
+	} else {
+		if (e->queue_tail != NULL)
+			e->queue_tail->next = c;
+		else
+			e->queue = c;
+		e->queue_tail = c;
+	}
 	e->nqueued++;
 	e->el->queued++;
 	e->el->pending++;

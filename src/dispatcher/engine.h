@@ -8,7 +8,7 @@
  * endpoint ("unix:///path" or "tcp://HOST:PORT", https with the client
  * certificate when TLS files are given), its timeouts and its limit of
  * calls in flight; calls beyond the limit wait in the host's queue, in
- * order. Long streams (events, log follows, pulls) are marked `stream` and
+ * order, but `urgent` ones before the others. Long streams (events, log follows, pulls) are marked `stream` and
  * do not count against the limit, so they never starve the short calls.
  *
  * A call (struct ecall) is made with ecall_new(), given its body or upload
@@ -71,6 +71,10 @@ struct ecall {
 					   an engine that stopped accepting
 					   connections is down, whatever open
 					   ones still answer) */
+	int		 urgent;	/* queued before the calls that are
+					   not (a host's round: its health
+					   check and list do not wait for a
+					   backlog of launches) */
 	ecall_done_fn	 done;
 	void		*arg;		/* the caller's */
 	long long	 tag;		/* the caller's */

@@ -323,6 +323,7 @@ round_call(struct disp *d, struct disp_host *h, enum round r,
 	if (r == ROUND_PING || r == ROUND_VERSION)
 		c->timeout_s = PING_TIMEOUT_S;
 	c->fresh = r == ROUND_PING;
+	c->urgent = 1;
 	h->rcall = c;
 	engine_submit(h->eng, c);
 }
@@ -346,9 +347,6 @@ round_start(struct disp *d, struct disp_host *h)
 static void
 stray_done(struct ecall *c)
 {
-	struct disp	*d = c->arg;
-
-	d->tidying--;
 	if (c->rc != DOCKER_OK && c->rc != DOCKER_CANCELLED)
 		log_warn("%s", c->err);
 	ecall_free(c);
@@ -407,8 +405,6 @@ reconcile(struct disp *d, struct disp_host *h)
 		    h->name, c->name, c->job[0] ? c->job : "?");
 		rm = dk_remove(c->id);
 		rm->done = stray_done;
-		rm->arg = d;
-		d->tidying++;
 		engine_submit(h->eng, rm);
 	}
 }
@@ -952,8 +948,7 @@ disp_iterate(struct disp *d)
 	int	 prc;
 
 	d->iter_said = 0;
-	d->stats.placed = 0;	/* the log counters: since the last line */
-	d->calls0 = eloop_calls(d->el);
+	d->stats.placed = 0;
 	if (hosts_load(d) != 0)
 		goto fail;
 	if (d->dry_run) {
@@ -1021,9 +1016,12 @@ disp_turn(struct disp *d)
 			    d->stats.log_kept);
 			fflush(stdout);
 		}
-		d->stats.log_wire = d->stats.log_kept = 0;
 		log_debug("iteration %lu: %lld ms, %zu jobs under way",
 		    d->iter, now - d->iter_t0, active);
+		/* The next line counts from here (dispatch.h). */
+		d->calls0 = eloop_calls(d->el);
+		d->stats.log_wire = 0;
+		d->stats.log_kept = 0;
 	}
 }
 
@@ -1033,8 +1031,14 @@ disp_busy(const struct disp *d)
 {
 	size_t	 i;
 
-	if (d->rounds > 0 || d->tidying > 0 || pull_count(d) > 0 ||
-	    cache_count(d) > 0)
+	if (d->rounds > 0 || pull_count(d) > 0 || cache_count(d) > 0)
+		return 1;
+	/*
+	 * Calls no job owns count too: stray containers being removed, cache
+	 * volumes being evicted. Given up at the exit, the engine would
+	 * never carry them out (--once has no streams that stay open).
+	 */
+	if (eloop_pending(d->el) > 0)
 		return 1;
 	for (i = 0; i < d->njobs; i++)
 		if (d->jobs[i]->step != S_IDLE || d->jobs[i]->log.call != NULL)

@@ -274,7 +274,10 @@ st_dk_starts() {
 #                                     DS_UUID, PILOT_IDS, PILOT_UUIDS (space
 #                                     separated) and writes the expected
 #                                     "sum count" of the set and of each pilot
-#                                     to $T/expect/<dataset id>
+#                                     to $T/expect/<dataset id>; with
+#                                     ST_SHARD_PAD_KIB set, each shard also
+#                                     holds that many KiB of padding text
+#                                     (shards that take time to move)
 #   st_batch ACCOUNT MODE CPU GPU RAM_GB   a new batch; sets BATCH_ID, BATCH_UUID
 #   st_job DATASET_ID IMAGE TAG COMMAND    a QUEUED job in it; sets JOB_ID,
 #                                          JOB_UUID and appends to JOB_IDS
@@ -287,15 +290,26 @@ st_uuid() {
 	cat /proc/sys/kernel/random/uuid
 }
 
-# st_make_shard FILE SEED COUNT: a zip holding numbers.txt (COUNT numbers
-# drawn from SEED); prints "sum count".
+# st_make_shard FILE SEED COUNT [PAD_KIB]: a zip holding numbers.txt (COUNT
+# numbers drawn from SEED) and, with PAD_KIB > 0, pad.txt: PAD_KIB KiB of
+# random base64 in lines that begin with '#' and a final newline (no line
+# of it is a number nor runs into the next file's first one, so
+# train.sh's sum and count stay those of numbers.txt; stored, not deflated,
+# so the shard is as large as that); prints "sum count".
 st_make_shard() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import random, sys, zipfile
+	python3 - "$1" "$2" "$3" "${4:-0}" <<'PY'
+import base64, os, random, sys, zipfile
 rnd = random.Random(int(sys.argv[2]))
 nums = [rnd.randint(1, 100000) for _ in range(int(sys.argv[3]))]
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("numbers.txt", "".join("%d\n" % n for n in nums))
+    pad = int(sys.argv[4]) * 1024
+    if pad > 0:
+        b64 = base64.b64encode(os.urandom(pad * 3 // 4 + 3)).decode()
+        lines = ["#" + b64[i:i + 75] for i in range(0, pad, 76)]
+        # Ends with a newline: train.sh reads the files concatenated.
+        z.writestr("pad.txt", ("\n".join(lines))[:pad - 1] + "\n",
+                   compress_type=zipfile.ZIP_STORED)
 print(sum(nums), len(nums))
 PY
 }
@@ -321,7 +335,8 @@ st_dataset() {
 	s=0 c=0
 	for i in $(seq 0 $((nshards - 1))); do
 		f=$T/shards/$name-$i.zip
-		sc=$(st_make_shard "$f" "$((DS_ID * 1000 + i))" $((20 + i * 7)))
+		sc=$(st_make_shard "$f" "$((DS_ID * 1000 + i))" $((20 + i * 7)) \
+		    "${ST_SHARD_PAD_KIB:-0}")
 		sha=$(sha256sum "$f" | cut -d' ' -f1)
 		mkdir -p "$T/store/shards/${sha:0:2}/${sha:2:2}"
 		cp "$f" "$T/store/shards/${sha:0:2}/${sha:2:2}/$sha.zip"

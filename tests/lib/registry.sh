@@ -16,7 +16,8 @@
 #   st_registry_push SOCK LOCAL_REF REMOTE_REF [USER PASS]
 #                      tag LOCAL_REF of engine SOCK as $REG_ADDR/REMOTE_REF
 #                      and push it (USER PASS default to REG_USER REG_PASS;
-#                      empty: no credentials); fails on any error of the
+#                      empty: no credentials, for a registry without
+#                      --auth); fails on any error of the
 #                      push stream; sets REG_DIGEST (the manifest's digest).
 #                      The pushed tag stays on the engine: st_image_rm it.
 #   st_image_rm SOCK REF
