@@ -490,6 +490,7 @@ static int
 st_start(struct disp *d, struct disp_host *h, struct disp_job *j,
     struct ecall *res)
 {
+	struct ecall	*c;
 	struct db_res	*r = NULL;
 	char		 name[64], why[1100];
 	int		 same;
@@ -512,7 +513,14 @@ st_start(struct disp *d, struct disp_host *h, struct disp_job *j,
 		db_res_free(r);
 		if (!same)
 			return idle(j);
-		return job_call(h, j, dk_start(name));
+		/*
+		 * A start goes before the creates and puts queued behind it:
+		 * while a host launches many jobs, each starts as soon as
+		 * it is ready, not once every other one is.
+		 */
+		c = dk_start(name);
+		c->urgent = 1;
+		return job_call(h, j, c);
 	}
 	if (res->rc == DOCKER_OK) {
 		/*
