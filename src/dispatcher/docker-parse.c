@@ -679,8 +679,11 @@ docker_parse_volumes(const char *p, size_t n, char ***out, size_t *nout)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "Volumes");
 	if (!cJSON_IsArray(v)) {
+		/* null (no volume) is an empty list, anything else not. */
+		int	 rc = v == NULL || cJSON_IsNull(v) ? 0 : -1;
+
 		cJSON_Delete(j);
-		return cJSON_IsNull(v) || v == NULL ? 0 : -1;
+		return rc;
 	}
 	*out = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(**out));
 	cJSON_ArrayForEach(name, v) {
