@@ -401,6 +401,25 @@ batch_env_name_valid(const char *s, size_t n)
 }
 
 /* See batch.h. */
+int
+batch_env_reserved(const char *s, size_t n)
+{
+	static const char *const prefix[] = { "SINGULARITY_", "NVIDIA_" };
+	static const char *const name[] = { "CUDA_VISIBLE_DEVICES",
+	    "LD_PRELOAD", "LD_LIBRARY_PATH" };
+	size_t	 i, k;
+
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (n >= (k = strlen(prefix[i])) &&
+		    memcmp(s, prefix[i], k) == 0)
+			return 1;
+	for (i = 0; i < sizeof(name) / sizeof(name[0]); i++)
+		if (n == strlen(name[i]) && memcmp(s, name[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* See batch.h. */
 const char *
 batch_env_check(const cJSON *env, char **json)
 {
@@ -416,9 +435,11 @@ batch_env_check(const cJSON *env, char **json)
 		n = strlen(v->string);
 		if (!batch_env_name_valid(v->string, n))
 			return "env names must be [A-Z_][A-Z0-9_]*";
-		if (n >= 12 && memcmp(v->string, "SINGULARITY_", 12) == 0)
-			return "env names must not start with SINGULARITY_ "
-			    "(reserved)";
+		if (batch_env_reserved(v->string, n))
+			return "env must not set SINGULARITY_*, NVIDIA_*, "
+			    "CUDA_VISIBLE_DEVICES, LD_PRELOAD or "
+			    "LD_LIBRARY_PATH (reserved: the dispatcher gives "
+			    "a job its GPUs)";
 		if (!cJSON_IsString(v))
 			return "env values must be strings";
 		for (w = env->child; w != v; w = w->next)
@@ -612,8 +633,10 @@ job_check(struct batch_job *job, const cJSON *j, const char **ref)
 	if (n == 0 || n > BATCH_REF_MAX)
 		return "no such data set";
 	if ((why = batch_env_check(cJSON_GetObjectItemCaseSensitive(j, "env"),
-	    &job->env)) != NULL)
+	    &job->env)) != NULL) {
+		job->error_code = "invalid_env";
 		return why;
+	}
 	job->command = xstrdup(cmd->valuestring);
 	*ref = ds->valuestring;
 	return NULL;
@@ -901,7 +924,9 @@ batch_errors_json(const struct batch_spec *s)
 		    !cJSON_AddItemToArray(arr, o) ||
 		    cJSON_AddNumberToObject(o, "index", (double)i) == NULL ||
 		    cJSON_AddStringToObject(o, "error",
-		    s->jobs[i].error) == NULL) {
+		    s->jobs[i].error) == NULL || (s->jobs[i].error_code !=
+		    NULL && cJSON_AddStringToObject(o, "code",
+		    s->jobs[i].error_code) == NULL)) {
 			cJSON_Delete(arr);
 			return NULL;
 		}

@@ -125,12 +125,21 @@ int	batch_metric_of(const cJSON *result, const char *metric, double *v);
 int	batch_env_name_valid(const char *s, size_t n);
 
 /*
+ * 1 when a job may not set variable s (n bytes) itself: SINGULARITY_*
+ * (the dispatcher's), NVIDIA_* and CUDA_VISIBLE_DEVICES (which GPUs a
+ * container sees: only the dispatcher gives them, from the job's
+ * allocation), LD_PRELOAD and LD_LIBRARY_PATH (code injected into every
+ * program of the image).
+ */
+int	batch_env_reserved(const char *s, size_t n);
+
+/*
  * Check the "env" item of a job (NULL or JSON null: none): an object of
- * at most BATCH_ENV_MAX string values whose names are valid, do not start
- * with SINGULARITY_ and appear once, at most BATCH_ENV_BYTES of names and
- * values in all. Returns NULL with *json set to the object's unformatted
- * JSON text (malloc'd; NULL when there is no variable), or a static
- * sentence with *json NULL.
+ * at most BATCH_ENV_MAX string values whose names are valid, are not
+ * reserved (batch_env_reserved()) and appear once, at most BATCH_ENV_BYTES
+ * of names and values in all. Returns NULL with *json set to the object's
+ * unformatted JSON text (malloc'd; NULL when there is no variable), or a
+ * static sentence with *json NULL.
  */
 const char *batch_env_check(const cJSON *env, char **json);
 
@@ -187,6 +196,8 @@ struct batch_job {
 	long long	 promoted_from;	/* the pilot job it reruns; 0: none */
 	char		 uuid[UUID_STR_LEN + 1];	/* set by batch_insert() */
 	const char	*error;		/* static sentence; NULL when valid */
+	const char	*error_code;	/* its machine word ("invalid_env"),
+					   NULL when there is none */
 };
 
 struct batch_spec {
