@@ -624,7 +624,7 @@ fill_fail(struct disp *d, struct fill *f, const char *what,
 	f->passing = passing;
 	f->host_fault = !passing;
 	snprintf(f->err, sizeof(f->err), "host %s could not take the job's "
-	    "data (%s): %s", f->h->name, what, res != NULL ? res->err :
+	    "data (%s): %s", f->h->name, what, res != NULL ? res->msg :
 	    "failed");
 	fill_end(d, f);
 }

@@ -789,12 +789,17 @@ call_end(struct ecall *c, CURLcode cc)
 	c->status = code;
 	c->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 	snprintf(what, sizeof(what), "%s %.200s", c->method, c->path);
+	c->msg[0] = '\0';
 	if (c->cancelled) {
 		c->rc = DOCKER_CANCELLED;
 		snprintf(c->err, sizeof(c->err), "%s on %s: cancelled", what,
 		    e->endpoint);
+		snprintf(c->msg, sizeof(c->msg), "cancelled");
 	} else if (c->source_failed) {
+		/* A source's own reason (a shard missing) is for users. */
 		c->rc = DOCKER_ERROR;
+		snprintf(c->msg, sizeof(c->msg), "%.690s", c->err[0] != '\0' ?
+		    c->err : "the upload could not be read");
 		if (c->err[0] == '\0')
 			snprintf(c->err, sizeof(c->err), "%s on %s: the "
 			    "upload could not be read", what, e->endpoint);
@@ -802,8 +807,13 @@ call_end(struct ecall *c, CURLcode cc)
 		snprintf(c->err, sizeof(c->err), "cannot reach %s (%s): %s",
 		    e->endpoint, what, c->cerr[0] != '\0' ? c->cerr :
 		    curl_easy_strerror(cc));
+		snprintf(c->msg, sizeof(c->msg), "%s",
+		    cc == CURLE_OPERATION_TIMEDOUT ? "the host did not answer "
+		    "in time" : "the host could not be reached");
 		c->rc = DOCKER_UNREACHABLE;
 	} else if (c->sink_failed) {
+		snprintf(c->msg, sizeof(c->msg), "%.690s", c->err[0] != '\0' ?
+		    c->err : "the answer was too large or unreadable");
 		if (c->err[0] == '\0')
 			snprintf(c->err, sizeof(c->err), "%s on %s: the "
 			    "answer was refused (too large or unreadable)",
@@ -813,6 +823,11 @@ call_end(struct ecall *c, CURLcode cc)
 		error_message(&c->in, msg, sizeof(msg));
 		snprintf(c->err, sizeof(c->err), "HTTP %ld from %s on %s%s%s",
 		    code, what, e->endpoint, msg[0] != '\0' ? ": " : "", msg);
+		if (msg[0] != '\0')
+			snprintf(c->msg, sizeof(c->msg), "%s", msg);
+		else
+			snprintf(c->msg, sizeof(c->msg), "the host answered "
+			    "HTTP %ld", code);
 		c->rc = code == 404 ? DOCKER_NOT_FOUND :
 		    code == 409 ? DOCKER_CONFLICT : DOCKER_ERROR;
 	} else

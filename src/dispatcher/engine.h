@@ -23,7 +23,8 @@
  * Results follow docker.h's enum docker_rc: 1xx-3xx DOCKER_OK, 404
  * DOCKER_NOT_FOUND, 409 DOCKER_CONFLICT, other >= 400 DOCKER_ERROR with the
  * engine's message, transport failures DOCKER_UNREACHABLE, and
- * DOCKER_CANCELLED for a cancelled call; err holds a sentence for people.
+ * DOCKER_CANCELLED for a cancelled call; err holds a sentence for the
+ * operator's log (the call and the endpoint), msg one for a job's error.
  */
 #ifndef ST_ENGINE_H
 #define ST_ENGINE_H
@@ -88,7 +89,12 @@ struct ecall {
 					   (CURLE_OPERATION_TIMEDOUT): its
 					   timeout_s, the connect timeout or
 					   the low-speed limit */
-	char		 err[1024];
+	char		 err[1024];	/* for the logs: the call, endpoint */
+	char		 msg[700];	/* for users (a job's error): what
+					   went wrong, never an endpoint or
+					   address: the engine's own message,
+					   or "the host could not be
+					   reached" */
 
 	/* Private to engine.c. */
 	struct engine	*eng;

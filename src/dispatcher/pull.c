@@ -291,9 +291,8 @@ pull_step(struct disp *d, struct pull *p, struct ecall *res)
 			break;
 		if (p->pp.failed) {
 			snprintf(p->err, sizeof(p->err), "image %s cannot be "
-			    "had on host %s: pulling %s on %s: %s", p->ref,
-			    p->h->name, p->ref, engine_endpoint(p->h->eng),
-			    p->pp.msg);
+			    "had on host %s: the pull failed: %s", p->ref,
+			    p->h->name, p->pp.msg);
 			pull_end(d, p, P_FAILED);
 			return;
 		}
@@ -326,7 +325,7 @@ pull_step(struct disp *d, struct pull *p, struct ecall *res)
 		snprintf(p->err, sizeof(p->err), "image %s cannot be had on "
 		    "host %s: %s", p->ref, p->h->name, res->rc ==
 		    DOCKER_NOT_FOUND ? "it is not on the host after its pull" :
-		    res->err);
+		    res->msg);
 	if (res->rc == DOCKER_UNREACHABLE && p->state != P_PULLING) {
 		/* The host's trouble, not the image's: try again later. */
 		log_warn("%s", p->err);
