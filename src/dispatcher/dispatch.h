@@ -28,6 +28,7 @@
 #define ST_DISPATCH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "conf.h"
 #include "db.h"
@@ -38,7 +39,6 @@
 
 #define DISP_LOCK_NAME		"singularity-dispatch"
 #define DISP_RESULT_MAX		(64 * 1024)	/* /output/result.json */
-#define DISP_OUTPUT_MAX		(2LL * 1024 * 1024 * 1024) /* /output tar */
 #define DISP_LABEL		"singularity.job"  /* every container's */
 #define DISP_CACHE_LABEL	"singularity.cache" /* every cache volume's */
 #define DISP_FLUSH_MS		500	/* logs written and recorded */
@@ -104,6 +104,8 @@ struct disp_outputs {
 	char		 model_sha256[65];	/* "" when no model */
 	long long	 model_size;
 	int		 nfiles;	/* files in the model */
+	int		 skipped;	/* files left out: unsafe names */
+	int		 too_large;	/* past [dispatcher] output_max */
 };
 
 /* Steps of a job on its host (step.c). */
@@ -198,6 +200,9 @@ struct disp_job {
 	char		*cache_mount;	/* host path of its /data view */
 	char		*cache_vol;	/* volume of that view */
 	FILE		*out;		/* /output tar being fetched */
+	int		 out_too_large;	/* it passed output_max */
+	pid_t		 collect_pid;	/* collect_spawn()'s child, 0 */
+	char		*collect_sum;	/* its summary file */
 	char		 why[1024];	/* exit: the outcome's reason */
 	char		 cls[32];	/* exit: failure class, "" */
 	const char	*final;		/* exit: COMPLETED or ERRORED */
@@ -381,11 +386,28 @@ void	disp_outputs_free(struct disp_outputs *o);
 /*
  * Read the /output tar of j from f (at its start): result.json parsed,
  * every other regular file into the model zip, stored as
- * models/ab/<uuid>.zip. A NULL f means the job left no /output. Returns 0,
- * or -1 on a store or archive failure (logged).
+ * models/ab/<uuid>.zip; o->too_large when the files hold more than
+ * output_max bytes (then no model), o->skipped the files of unsafe names
+ * left out. A NULL f means the job left no /output. Returns 0, or -1 on a
+ * store or archive failure (logged). Memory does not grow with the
+ * output: files go through temporary files, the zip is built on disk.
  */
 int	collect_outputs(struct disp *d, const struct disp_job *j, FILE *f,
 	    struct disp_outputs *o);
+/*
+ * collect_outputs() of the tar tar in a child process, so the loop never
+ * waits for it: *pid and *sumpath (a temporary file of the store the
+ * child writes its summary to; caller frees the string) are for
+ * collect_reap(). Returns 0 or -1.
+ */
+int	collect_spawn(struct disp *d, const struct disp_job *j, FILE *tar,
+	    pid_t *pid, char **sumpath);
+/*
+ * Whether the child ended: 0 not yet; 1 ended, *o filled (the summary
+ * file removed); -1 it failed (logged; try again later).
+ */
+int	collect_reap(struct disp *d, const struct disp_job *j, pid_t pid,
+	    const char *sumpath, struct disp_outputs *o);
 
 /* --- logs.c ------------------------------------------------------------------- */
 

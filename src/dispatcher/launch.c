@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 #include <cjson/cJSON.h>
 
+#include "batch.h"
 #include "dispatch.h"
 #include "log.h"
 
@@ -38,6 +39,25 @@ env_add(cJSON *env, const char *name, const char *value)
 	free(s);
 }
 
+/*
+ * "0,1,...": as many indices from 0 as devices holds (caller frees): how
+ * CUDA numbers the GPUs the nvidia runtime gave a container.
+ */
+static char *
+local_indices(const char *devices)
+{
+	char	*out;
+	size_t	 n = 1, i, o = 0;
+
+	for (i = 0; devices[i] != '\0'; i++)
+		n += devices[i] == ',';
+	out = xmalloc(n * 12 + 1);
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%s%zu", i ? "," : "", i);
+	return out;
+}
+
 /* See dispatch.h. */
 char *
 launch_create_body(const struct disp *d, const struct disp_host *h,
@@ -45,7 +65,9 @@ launch_create_body(const struct disp *d, const struct disp_host *h,
 {
 	cJSON		*o, *hc, *a, *lab, *env, *dr, *req, *caps;
 	cJSON		*uenv, *u;
-	char		*ref, *s, *p, *tok, *save = NULL, num[16];
+	char		*ref, *s, *p, *tok, *save = NULL, num[16], *local;
+	char		 logsz[32];
+	cJSON		*lc, *lcc;
 	long long	 mem;
 
 	o = cJSON_CreateObject();
@@ -70,18 +92,38 @@ launch_create_body(const struct disp *d, const struct disp_host *h,
 	env_add(env, "SINGULARITY_OUTPUT_DIR", "/output");
 	snprintf(num, sizeof(num), "%u", j->attempt);
 	env_add(env, "SINGULARITY_ATTEMPT", num);
-	if (h->env_runtime)
-		env_add(env, "CUDA_VISIBLE_DEVICES", j->gpu_devices != NULL ?
-		    j->gpu_devices : "");
-	if (h->env_runtime && j->gpu_devices != NULL)
-		env_add(env, "NVIDIA_VISIBLE_DEVICES", j->gpu_devices);
-	/* The job's own variables (checked by POST /batch) after ours. */
+	/*
+	 * The job's own variables (checked by POST /batch) after ours; a
+	 * reserved name (batch_env_reserved()) stored before the rule was
+	 * there is dropped here too.
+	 */
 	if (j->env != NULL && (uenv = cJSON_Parse(j->env)) != NULL) {
 		cJSON_ArrayForEach(u, uenv)
 			if (cJSON_IsString(u) && u->string != NULL &&
-			    strncmp(u->string, "SINGULARITY_", 12) != 0)
+			    !batch_env_reserved(u->string, strlen(u->string)))
 				env_add(env, u->string, u->valuestring);
 		cJSON_Delete(uenv);
+	}
+	/*
+	 * Last, so that nothing before can change them (the image's own
+	 * NVIDIA_VISIBLE_DEVICES=all of every CUDA base image included): the
+	 * GPUs the container sees are exactly the job's, or none ("void").
+	 * On an `env` host both name the host's device indices; under the
+	 * nvidia runtime NVIDIA_VISIBLE_DEVICES does, and CUDA numbers the
+	 * devices the container sees from 0.
+	 */
+	if (j->gpu_devices == NULL) {
+		env_add(env, "NVIDIA_VISIBLE_DEVICES", "void");
+		env_add(env, "CUDA_VISIBLE_DEVICES", "");
+	} else {
+		env_add(env, "NVIDIA_VISIBLE_DEVICES", j->gpu_devices);
+		if (h->env_runtime)
+			env_add(env, "CUDA_VISIBLE_DEVICES", j->gpu_devices);
+		else {
+			local = local_indices(j->gpu_devices);
+			env_add(env, "CUDA_VISIBLE_DEVICES", local);
+			free(local);
+		}
 	}
 
 	lab = cJSON_AddObjectToObject(o, "Labels");
@@ -105,6 +147,25 @@ launch_create_body(const struct disp *d, const struct disp_host *h,
 	arr_str(a, "no-new-privileges");
 	cJSON_AddStringToObject(hc, "NetworkMode", d->conf.disp_network_mode);
 	cJSON_AddBoolToObject(hc, "Privileged", 0);
+	/*
+	 * What the engine keeps of the container's output on the host:
+	 * [dispatcher] container_log_max in two rotated files, so a job that
+	 * prints without end cannot fill the host's disk. The log the
+	 * dispatcher keeps has its own bound (log_max).
+	 */
+	lc = cJSON_AddObjectToObject(hc, "LogConfig");
+	cJSON_AddStringToObject(lc, "Type", "json-file");
+	lcc = cJSON_AddObjectToObject(lc, "Config");
+	snprintf(logsz, sizeof(logsz), "%zu", d->conf.disp_container_log_max /
+	    2);
+	cJSON_AddStringToObject(lcc, "max-size", logsz);
+	cJSON_AddStringToObject(lcc, "max-file", "2");
+	/*
+	 * A job without GPUs on an nvidia host runs with runc: the nvidia
+	 * runtime (often the engine's default) would hand it GPUs.
+	 */
+	if (!h->env_runtime && j->gpu_devices == NULL)
+		cJSON_AddStringToObject(hc, "Runtime", "runc");
 	cJSON_AddBoolToObject(hc, "AutoRemove", 0);
 	cJSON_AddItemToObject(hc, "Binds", cJSON_CreateArray());
 	/* The data set's view of the host's cache, read-only (cache.c). */

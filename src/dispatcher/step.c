@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 #include "dispatch.h"
 #include "log.h"
@@ -30,8 +33,10 @@
 #define STOP_POLL_MS	500		/* a stopping container looked at */
 #define KILL_WAIT_MS	15000		/* after SIGKILL, at most */
 #define DRAIN_WAIT_MS	10000		/* a follow stream's end awaited */
+#define COLLECT_POLL_MS	100		/* a collecting child looked at */
 
 static void	run(struct disp *d, struct disp_job *j, struct ecall *res);
+static void	collect_abort(struct disp_job *j);
 
 /* Wall-clock Unix milliseconds. */
 static long long
@@ -130,10 +135,7 @@ step_abort(struct disp *d, struct disp_job *j)
 		eloop_timer_cancel(d->el, j->timer);
 		j->timer = 0;
 	}
-	if (j->out != NULL) {
-		fclose(j->out);
-		j->out = NULL;
-	}
+	collect_abort(j);
 	pull_forget(d, j);
 	cache_forget(d, j);
 	j->waits = 0;
@@ -410,7 +412,7 @@ st_create(struct disp *d, struct disp_host *h, struct disp_job *j,
 		return idle(j);
 	}
 	snprintf(why, sizeof(why), "host %s refused the container: %s",
-	    h->name, res->err);
+	    h->name, res->msg);
 	return launch_fail(d, j, NULL, why);
 }
 
@@ -452,7 +454,7 @@ st_output(struct disp *d, struct disp_host *h, struct disp_job *j,
 		return go(j, j->created_now ? S_L_START : S_L_PRESTART);
 	if (res->rc == DOCKER_ERROR) {
 		snprintf(why, sizeof(why), "putting /output into the "
-		    "container: %s", res->err);
+		    "container: %s", res->msg);
 		return launch_fail(d, j, NULL, why);
 	}
 	if (res->rc != DOCKER_CANCELLED)
@@ -544,7 +546,7 @@ st_start(struct disp *d, struct disp_host *h, struct disp_job *j,
 		return idle(j);
 	}
 	snprintf(why, sizeof(why), "host %s could not start the container: "
-	    "%s", h->name, res->err);
+	    "%s", h->name, res->msg);
 	return launch_fail(d, j, NULL, why);
 }
 
@@ -743,26 +745,54 @@ st_x_log(struct disp *d, struct disp_host *h, struct disp_job *j)
 	return 1;
 }
 
-/* Sink of GET /output: the tar into j->out. */
+/* The tar of /output may carry this much besides its files' bytes. */
+#define TAR_SLACK	(64LL * 1024 * 1024)
+
+/* Sink of GET /output: the tar into j->out, bounded. */
 static int
 out_sink(struct ecall *c, const char *p, size_t n)
 {
 	struct disp_job	*j = c->arg;
 
-	if (c->bytes_in > DISP_OUTPUT_MAX) {
-		snprintf(c->err, sizeof(c->err), "/output is larger than "
-		    "%lld bytes", DISP_OUTPUT_MAX);
+	if (j == NULL || j->out == NULL)
+		return -1;
+	if (c->bytes_in > (long long)j->d->conf.disp_output_max + TAR_SLACK) {
+		j->out_too_large = 1;
+		snprintf(c->err, sizeof(c->err), "output larger than %zu "
+		    "bytes", j->d->conf.disp_output_max);
 		return -1;
 	}
-	if (j == NULL || j->out == NULL || fwrite(p, 1, n, j->out) != n)
+	if (fwrite(p, 1, n, j->out) != n)
 		return -1;
 	return 0;
 }
 
+/* Give up a collection under way: its child ended, its files removed. */
+static void
+collect_abort(struct disp_job *j)
+{
+	if (j->collect_pid > 0) {
+		kill(j->collect_pid, SIGKILL);
+		waitpid(j->collect_pid, NULL, 0);
+		j->collect_pid = 0;
+	}
+	if (j->collect_sum != NULL) {
+		unlink(j->collect_sum);
+		free(j->collect_sum);
+		j->collect_sum = NULL;
+	}
+	if (j->out != NULL) {
+		fclose(j->out);
+		j->out = NULL;
+	}
+}
+
 /*
- * Fetch /output of j's container into j->outs. Returns 1 when collected
- * (or there was none), 0 while fetching, -1 on a failure (try again in a
- * later pass).
+ * Fetch /output of j's container, then read it in a child process, into
+ * j->outs. Returns 1 when collected (or there was none, or it was too
+ * large: j->outs.too_large), 0 while fetching or reading (the step goes on
+ * when the call ends, or its timer polls the child), -1 on a failure (try
+ * again in a later pass).
  */
 static int
 fetch_outputs(struct disp *d, struct disp_host *h, struct disp_job *j,
@@ -772,8 +802,19 @@ fetch_outputs(struct disp *d, struct disp_host *h, struct disp_job *j,
 	char		 name[64];
 	int		 rc;
 
+	if (res == NULL && j->collect_pid > 0) {
+		/* The child's timer. */
+		rc = collect_reap(d, j, j->collect_pid, j->collect_sum,
+		    &j->outs);
+		if (rc == 0)
+			return job_timer(d, j, COLLECT_POLL_MS);
+		j->collect_pid = 0;
+		collect_abort(j);
+		return rc;
+	}
 	if (res == NULL) {
 		disp_outputs_free(&j->outs);
+		j->out_too_large = 0;
 		if ((j->out = tmpfile()) == NULL) {
 			log_error("job %s: tmpfile: %s", j->uuid,
 			    strerror(errno));
@@ -782,23 +823,33 @@ fetch_outputs(struct disp *d, struct disp_host *h, struct disp_job *j,
 		disp_container_name(j, name);
 		c = dk_archive_get(name, "/output");
 		c->sink = out_sink;
-		c->timeout_s = 600;
+		c->timeout_s = -1;
+		c->low_speed_bps = 1024;
+		c->low_speed_s = 120;
 		job_call(h, j, c);
 		return 0;
 	}
-	if (res->rc == DOCKER_NOT_FOUND)
-		rc = collect_outputs(d, j, NULL, &j->outs);
-	else if (res->rc != DOCKER_OK || fflush(j->out) != 0) {
+	if (res->rc == DOCKER_NOT_FOUND) {
+		collect_abort(j);
+		return collect_outputs(d, j, NULL, &j->outs) == 0 ? 1 : -1;
+	}
+	if (j->out_too_large) {
+		collect_abort(j);
+		j->outs.too_large = 1;
+		return 1;
+	}
+	if (res->rc != DOCKER_OK || fflush(j->out) != 0) {
 		if (res->rc != DOCKER_CANCELLED)
 			log_warn("job %s: %s", j->uuid, res->err);
-		rc = -1;
-	} else {
-		rewind(j->out);
-		rc = collect_outputs(d, j, j->out, &j->outs);
+		collect_abort(j);
+		return -1;
 	}
+	rc = collect_spawn(d, j, j->out, &j->collect_pid, &j->collect_sum);
 	fclose(j->out);
 	j->out = NULL;
-	return rc == 0 ? 1 : -1;
+	if (rc != 0)
+		return -1;
+	return job_timer(d, j, COLLECT_POLL_MS);
 }
 
 static int
@@ -811,6 +862,18 @@ st_x_collect(struct disp *d, struct disp_host *h, struct disp_job *j,
 
 	if ((rc = fetch_outputs(d, h, j, res)) <= 0)
 		return rc == 0 ? 0 : idle(j);
+	if (j->outs.too_large) {
+		/* Never retried: the same job would write as much again. */
+		j->final = "ERRORED";
+		snprintf(j->why, sizeof(j->why), "output larger than %zu "
+		    "bytes", d->conf.disp_output_max);
+		j->outs.model_sha256[0] = '\0';
+	} else if (j->outs.skipped > 0 && strcmp(j->final, "COMPLETED") == 0 &&
+	    j->outs.result_error == NULL)
+		snprintf(j->why, sizeof(j->why), "%d file%s of /output left "
+		    "out of the model: names with a backslash, a control "
+		    "character or \"..\"", j->outs.skipped,
+		    j->outs.skipped == 1 ? "" : "s");
 	if (strcmp(j->final, "COMPLETED") == 0) {
 		result = j->outs.result != NULL ? j->outs.result : "{}";
 		if (j->outs.result_error != NULL)

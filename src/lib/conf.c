@@ -132,6 +132,10 @@ static const struct conf_key keys[] = {
 	    1024ULL * 1024 * GIB),
 	SIZE("dispatcher", "log_max", disp_log_max, "64M", 2, 64ULL * GIB),
 	UINT("dispatcher", "pass_budget", disp_pass_budget, "50", 1, 86400),
+	SIZE("dispatcher", "output_max", disp_output_max, "2G", 1,
+	    1024ULL * GIB),
+	SIZE("dispatcher", "container_log_max", disp_container_log_max, "1G",
+	    2 * MIB, 1024ULL * GIB),
 };
 
 static const char *const level_names[] = {

@@ -67,6 +67,8 @@ struct conf {
 	size_t		 disp_host_cache_max;	/* data cache bytes per host, default 100G */
 	size_t		 disp_log_max;		/* log bytes kept per attempt, default 64M */
 	unsigned	 disp_pass_budget;	/* seconds of a --once pass, default 50 */
+	size_t		 disp_output_max;	/* bytes of /output files per attempt, default 2G */
+	size_t		 disp_container_log_max;/* bytes of log the engine keeps per container, default 1G */
 };
 
 /*
