@@ -168,6 +168,21 @@ post_env "{$(for i in $(seq 65); do printf '"V%d": "x",' "$i"; done) \"LAST\": \
 post_env "{\"BIG\": \"$(head -c 32766 /dev/zero | tr '\0' v)\"}" "over 32 KiB"
 st_ok "bad env (names, reserved SINGULARITY_, types, count, size): per-job errors, 422 no_valid_jobs"
 
+# Names that would reach other tenants' GPUs or inject code: refused, each
+# job's error with the code invalid_env.
+for name in NVIDIA_VISIBLE_DEVICES NVIDIA_DRIVER_CAPABILITIES CUDA_VISIBLE_DEVICES \
+    LD_PRELOAD LD_LIBRARY_PATH SINGULARITY_MODE; do
+	post_env "{\"$name\": \"all\"}" "reserved $name"
+	st_expect_eq "$(jv 'd["errors"][0]["code"]')" invalid_env "env $name: the job's error code"
+done
+batch_body production 1 0 "$(envjob '{"NVIDIA_VISIBLE_DEVICES": "all"}')" "$(cmd ok)"
+ST_GOT=$(st_req POST /batch "$T/req.body")
+st_check_status 201 "POST /batch with one job asking for every GPU"
+st_expect_eq "$(jv '[d["successful"], d["failed"], d["errors"][0]["index"], d["errors"][0]["code"]]')" \
+    '[1, 1, 0, "invalid_env"]' "successful, failed, the refused job"
+st_expect_eq "$(sql "SELECT COUNT(*) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE b.uuid = '$(jv 'd["batch_uuid"]')' AND j.env LIKE '%NVIDIA%'")" 0 "stored jobs with NVIDIA_* in env"
+st_ok "env names NVIDIA_*, CUDA_VISIBLE_DEVICES, LD_PRELOAD, LD_LIBRARY_PATH, SINGULARITY_*: the job refused, code invalid_env"
+
 batch_body production 1 0 "$(envjob "{\"BIG\": \"$(head -c 32765 /dev/zero | tr '\0' v)\"}")" \
     "$(envjob '{"ALPHA": "1", "BETA": "two words", "URL": "a=b&c"}')" "$(envjob '{"bad": "x"}')" "$(cmd noenv)"
 ST_GOT=$(st_req POST /batch "$T/req.body")
