@@ -82,6 +82,8 @@ assert_defaults(const struct conf *c)
 	assert_true(c->disp_host_cache_max == 100ULL * 1024 * 1024 * 1024);
 	assert_int_equal(c->disp_log_max, 64 * 1024 * 1024);
 	assert_int_equal(c->disp_pass_budget, 50);
+	assert_true(c->disp_output_max == 2ULL * 1024 * 1024 * 1024);
+	assert_true(c->disp_container_log_max == 1024ULL * 1024 * 1024);
 }
 
 /* conf_defaults(): every documented default, every string allocated. */
@@ -440,7 +442,7 @@ example_file(void **state)
 		    strstr(line, " =") != NULL)
 			keys++;
 	fclose(f);
-	assert_int_equal(keys, 34);
+	assert_int_equal(keys, 36);
 }
 
 /*
