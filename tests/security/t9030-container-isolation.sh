@@ -103,6 +103,9 @@ for s in "$API_SECRET" "$DB_PASSWORD" "$(cat "$T/secret.key")"; do
 	! grep -qF "$s" "$LOG" || st_fail "a secret of the service is in the job's environment"
 done
 ! grep -q '^SINGULARITY_CONF=' "$LOG" || st_fail "SINGULARITY_CONF leaks into the job"
+# No GPU: the container is told so last, whatever its image says.
+grep -qx 'NVIDIA_VISIBLE_DEVICES=void' "$LOG" || st_fail "the probe without GPUs does not see NVIDIA_VISIBLE_DEVICES=void"
+! grep -q '^LD_PRELOAD=' "$LOG" || st_fail "LD_PRELOAD is set in the job"
 st_ok "no host path visible (mounts: $(r mounts | wc -w), canary, build tree, store, engine socket absent), no secret in the environment"
 
 # /data: the set's view of the host's data cache, read-only.
