@@ -256,7 +256,7 @@ auth_begin(struct responder *rs, struct http_req *r)
 		slen = sizeof(dummy);
 	}
 	if ((r->hmac = auth_hmac_begin(secret, (size_t)slen, r->method_str,
-	    r->uri)) == NULL) {
+	    r->uri, ts)) == NULL) {
 		log_error("cannot start the request HMAC");
 		auth_internal(rs, r);
 		goto out;
@@ -497,7 +497,7 @@ responder_verify(struct responder *rs, struct http_req *r)
 		    "the request body is shorter than its Content-Length");
 		return -1;
 	}
-	if (auth_hmac_final(r->hmac, r->h_timestamp, got) == -1) {
+	if (auth_hmac_final(r->hmac, got) == -1) {
 		log_error("cannot finish the request HMAC");
 		return auth_internal(rs, r);
 	}
