@@ -126,8 +126,8 @@ void	 cli_free(struct cli *cli);
 
 /*
  * The signature headers of a request (api key, timestamp now, signature
- * over method, the full path sent (prefix + path) and the body), appended
- * to *h. Returns 0 or -1.
+ * in the v2 form over the timestamp, method, the full path sent (prefix +
+ * path) and the body's SHA-256), appended to *h. Returns 0 or -1.
  */
 int	 cli_sign(const struct cli *cli, const char *method, const char *path,
 	    const void *body, size_t len, struct curl_slist **h);
@@ -154,7 +154,13 @@ CURL	*cli_easy(const struct cli *cli, const char *method, const char *path,
  */
 int	 cli_retryable(const struct cli_resp *r);
 
-/* Sleep before retry number attempt (0, 1, 2...): 0.5 s, 1 s, 2 s... */
+/*
+ * Sleep before retry number attempt (0, 1, 2...): 0.5 s, 1 s, 2 s..., and
+ * on until the clock's second differs from the one of the call. Called
+ * once the failed attempt ended, so the retry's timestamp, hence its
+ * signature, differs from the attempt's: the server remembers the
+ * signature of a timestamped write and refuses it again (401 replayed).
+ */
 void	 cli_backoff(int attempt);
 
 /* Write callback collecting an answer into a struct cli_resp. */

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "auth.h"
+#include "replay.h"
 #include "util.h"
 
 /*
@@ -272,6 +273,37 @@ string_to_sign_v2(void **state)
 	/* ...no route has such a method: the server never verifies it. */
 }
 
+/* The replay id of a signature: SHA-256 of its 64 bytes, against openssl. */
+static void
+replay_id_vector(void **state)
+{
+	unsigned char	 sig[AUTH_DIGEST_LEN], id[REPLAY_ID_LEN];
+	unsigned char	 id2[REPLAY_ID_LEN];
+	char		 hex[2 * REPLAY_ID_LEN + 1], upper[AUTH_HEX_LEN + 1];
+	size_t		 i;
+
+	assert_int_equal(auth_parse_signature(SIG_POST_BATCH_V2,
+	    AUTH_HEX_LEN, sig), 0);
+	assert_int_equal(replay_id(sig, id), 0);
+	util_hex(id, sizeof(id), hex);
+	assert_string_equal(hex, REPLAY_ID_POST_BATCH_V2);
+	/* The hex case the signature was sent in does not change it. */
+	for (i = 0; i < AUTH_HEX_LEN; i++)
+		upper[i] = (char)toupper((unsigned char)SIG_POST_BATCH_V2[i]);
+	upper[AUTH_HEX_LEN] = '\0';
+	assert_int_equal(auth_parse_signature(upper, AUTH_HEX_LEN, sig), 0);
+	assert_int_equal(replay_id(sig, id2), 0);
+	assert_memory_equal(id, id2, sizeof(id));
+
+	/* Which methods are remembered: all but GET and HEAD. */
+	assert_int_equal(replay_method_remembered("POST"), 1);
+	assert_int_equal(replay_method_remembered("DELETE"), 1);
+	assert_int_equal(replay_method_remembered("PUT"), 1);
+	assert_int_equal(replay_method_remembered("GET"), 0);
+	assert_int_equal(replay_method_remembered("HEAD"), 0);
+	assert_int_equal(replay_method_remembered(NULL), 0);
+}
+
 /*
  * A body fed in chunks of every size gives the one-shot digest, in both
  * forms; and the one-shot digest is the HMAC of auth_string_to_sign().
@@ -511,6 +543,7 @@ main(void)
 		cmocka_unit_test(rfc4231_vectors),
 		cmocka_unit_test(string_to_sign),
 		cmocka_unit_test(string_to_sign_v2),
+		cmocka_unit_test(replay_id_vector),
 		cmocka_unit_test(chunked_body),
 		cmocka_unit_test(timestamp_window),
 		cmocka_unit_test(signature_syntax),
