@@ -643,6 +643,20 @@ responder_handle(struct responder *rs, struct http_req *r)
 
 	if (rt->needs_auth && auth_begin(rs, r) == -1)
 		return;
+	/*
+	 * DESIGN "Authentication": GET, HEAD and DELETE carry no body, so no
+	 * signature made for a request with one can be turned into one of
+	 * these (and nothing a body says is silently ignored). Decided from
+	 * CONTENT_LENGTH, after the auth headers (a request that can never
+	 * pass stays 401) and before reading.
+	 */
+	if ((r->method & (HTTP_GET | HTTP_HEAD | HTTP_DELETE)) != 0 &&
+	    r->content_length > 0) {
+		auth_reset(rs, r);
+		http_send_error(r, 400, "body_not_allowed",
+		    "a GET, HEAD or DELETE request carries no body");
+		return;
+	}
 	/* idem.h: only a signed POST has an account to key the record on. */
 	if (rt->needs_auth && r->method == HTTP_POST &&
 	    r->h_idempotency_key != NULL) {
