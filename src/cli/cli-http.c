@@ -15,6 +15,11 @@
  * CLI_RETRIES times after 0.5, 1 and 2 s (or up to the next second of the
  * clock, see cli_backoff()): the server runs a POST once however many of
  * its copies arrive, and answers the copies with the first answer.
+ *
+ * The server accepts a timestamped write's signature once, and the same
+ * write signed in the same second has the same signature: a request of
+ * any method answered 401 replayed (nothing was run) is signed again in
+ * a later second and sent again, within the same bound.
  */
 #include "config.h"
 
@@ -330,10 +335,28 @@ cli_resp_exit(const struct cli_resp *r)
 
 /* See cli.h. */
 int
+cli_replayed(const struct cli_resp *r)
+{
+	cJSON		*obj;
+	const cJSON	*code;
+	int		 yes;
+
+	if (r->status != 401 || r->body == NULL)
+		return 0;
+	obj = cJSON_ParseWithLength(r->body, r->len);
+	code = cJSON_GetObjectItemCaseSensitive(obj, "code");
+	yes = cJSON_IsString(code) && code->valuestring != NULL &&
+	    strcmp(code->valuestring, "replayed") == 0;
+	cJSON_Delete(obj);
+	return yes;
+}
+
+/* See cli.h. */
+int
 cli_retryable(const struct cli_resp *r)
 {
 
-	if (r->status == 503)
+	if (r->status == 503 || cli_replayed(r))
 		return 1;
 	if (r->status != 0)
 		return 0;
@@ -436,13 +459,17 @@ cli_request(struct cli *cli, const char *method, const char *path,
 		if (cli->verbose && r->request_id[0] != '\0')
 			fprintf(stderr, "singularity-cli: %s %s: %ld, request "
 			    "%s\n", method, path, r->status, r->request_id);
-		if (!post || attempt >= CLI_RETRIES || !cli_retryable(r))
+		if (attempt >= CLI_RETRIES || !cli_retryable(r) ||
+		    (!post && !cli_replayed(r)))
 			break;
 		if (cli->verbose)
-			fprintf(stderr, "singularity-cli: %s %s: %s; retrying "
-			    "with the same Idempotency-Key\n", method, path,
-			    r->status != 0 ? "503" : r->errbuf[0] != '\0' ?
-			    r->errbuf : curl_easy_strerror((CURLcode)r->curl_rc));
+			fprintf(stderr, "singularity-cli: %s %s: %s; retrying%s"
+			    "\n", method, path, r->status == 401 ?
+			    "401 replayed" : r->status != 0 ? "503" :
+			    r->errbuf[0] != '\0' ? r->errbuf :
+			    curl_easy_strerror((CURLcode)r->curl_rc),
+			    post ? " with the same Idempotency-Key" :
+			    ", signed again");
 		cli_resp_free(r);
 		cli_backoff(attempt);
 	}
@@ -497,9 +524,7 @@ cli_report(const struct cli *cli, const char *what, const struct cli_resp *r)
 		cli_warn("%s: the server answered HTTP %ld%s%s", what,
 		    r->status, r->request_id[0] != '\0' ? ", request " : "",
 		    r->request_id);
-	if (rc == CLI_AUTH && !(cJSON_IsString(code) &&
-	    code->valuestring != NULL &&
-	    strcmp(code->valuestring, "replayed") == 0))
+	if (rc == CLI_AUTH && !cli_replayed(r))
 		cli_warn("check api_key and secret (%s), and this machine's "
 		    "clock", cli->conf.path != NULL ? cli->conf.path :
 		    "--api-key, --secret");

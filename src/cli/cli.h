@@ -150,9 +150,18 @@ CURL	*cli_easy(const struct cli *cli, const char *method, const char *path,
 /*
  * Whether a failed request may be sent again with the same Idempotency-Key:
  * no answer because of the network (connection refused or reset, timeout,
- * empty or cut reply), or a 503. Returns 1 or 0.
+ * empty or cut reply), a 503, or a 401 replayed (cli_replayed()). Returns
+ * 1 or 0.
  */
 int	 cli_retryable(const struct cli_resp *r);
+
+/*
+ * Whether the answer is 401 replayed: the server saw this very signature
+ * before (the same write signed in the same second, by this command or an
+ * earlier one) and ran nothing, so the request, signed again in another
+ * second, is sent again whatever its method. Returns 1 or 0.
+ */
+int	 cli_replayed(const struct cli_resp *r);
 
 /*
  * Sleep before retry number attempt (0, 1, 2...): 0.5 s, 1 s, 2 s..., and
@@ -170,7 +179,8 @@ size_t	 cli_resp_header(char *p, size_t size, size_t n, void *arg);
 
 /*
  * One request, answer in *r (free with cli_resp_free). A POST carries a new
- * Idempotency-Key and is retried with it (CLI_RETRIES, cli_retryable).
+ * Idempotency-Key and is retried with it (CLI_RETRIES, cli_retryable); a
+ * request of any method answered 401 replayed is signed again and resent.
  * Returns CLI_OK for a 2xx answer, else the exit code of the failure
  * (nothing printed: see cli_report).
  */
