@@ -41,7 +41,8 @@
  *   printf 'ST2-HMAC-SHA512\n1700000000\nGET\n/account\n%s' \
  *       "$BODY_SHA_EMPTY" | openssl dgst -sha512 -hmac "$SECRET"
  * REPLAY_ID_POST_BATCH_V2, the replay id of SIG_POST_BATCH_V2:
- *   printf %s "$SIG_POST_BATCH_V2" | xxd -r -p | openssl dgst -sha256
+ *   printf "$(printf %s "$SIG_POST_BATCH_V2" | sed 's/../\\x&/g')" |
+ *       openssl dgst -sha256
  */
 #define SECRET \
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
