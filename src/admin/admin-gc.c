@@ -1,8 +1,9 @@
 /*
  * admin-gc.c: `st-admin gc`, the blob store's garbage collector: temporary
  * files left by crashed uploads, shard files and rows no set references,
- * log files of no job; and idempotency records past their 24 h window
- * (idem.h).
+ * log files of no job; idempotency records past their 24 h window
+ * (idem.h) and remembered signatures past their timestamp window
+ * (replay.h).
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 #include "db.h"
 #include "idem.h"
 #include "joblog.h"
+#include "replay.h"
 #include "store.h"
 #include "util.h"
 
@@ -40,7 +42,9 @@ admin_gc_usage(FILE *f)
 "  - log files of no job (all of its attempts' logs go together), and of\n"
 "    an attempt its job never had (logs/ab/<uuid>.<n>.log past the job's\n"
 "    attempt);\n"
-"  - idempotency records older than 24 hours (they answer nothing any more).\n"
+"  - idempotency records older than 24 hours (they answer nothing any more);\n"
+"  - remembered signatures of timestamped writes whose timestamp has left\n"
+"    the window (a replay of them is refused by the window itself).\n"
 "Each removal is printed on stdout, then a summary line. With --dry-run,\n"
 "print what would be removed and remove nothing.\n", GC_TMP_AGE);
 }
@@ -56,6 +60,7 @@ struct gc {
 	unsigned long	 files_removed;
 	unsigned long	 logs_removed;
 	unsigned long long idem_removed;
+	unsigned long long replay_removed;
 	int		 failed;
 };
 
@@ -354,10 +359,16 @@ admin_gc(struct admin *a, int argc, char **argv)
 	if (idem_gc(a->db, IDEM_WINDOW, g.dry_run, &g.idem_removed) != DB_OK)
 		return admin_db_fail(a, "removing old idempotency records");
 
+	/* 6. Remembered signatures past their window: one statement. */
+	if (replay_gc(a->db, time(NULL), g.dry_run,
+	    &g.replay_removed) != DB_OK)
+		return admin_db_fail(a, "removing expired replay records");
+
 	printf("gc: %s %lu temporary files, %lu shards, %lu orphan shard "
-	    "files, %lu stray log files, %llu idempotency records\n",
+	    "files, %lu stray log files, %llu replay records, %llu "
+	    "idempotency records\n",
 	    g.dry_run ? "would remove" : "removed", g.tmp_removed,
 	    g.shards_removed, g.files_removed, g.logs_removed,
-	    g.idem_removed);
+	    g.replay_removed, g.idem_removed);
 	return g.failed ? ADMIN_FAIL : ADMIN_OK;
 }

@@ -340,8 +340,9 @@ upload_free(struct upload *u, CURLM *m)
 }
 
 /*
- * Send upload u again after a network failure or a 503 (cli_retryable):
- * the same body and Idempotency-Key, a new signature, after the backoff.
+ * Send upload u again after a network failure, a 503 or a 401 replayed
+ * (cli_retryable): the same body and Idempotency-Key, a new signature,
+ * after the backoff.
  * Returns 0, or -1 when it could not be restarted (u then holds the
  * failed answer).
  */
@@ -351,7 +352,8 @@ retry_upload(struct add_run *a, struct upload *u, CURLM *m)
 	if (a->cli->verbose)
 		fprintf(stderr, "singularity-cli: uploading shard %.12s: %s; "
 		    "retrying with the same Idempotency-Key\n",
-		    a->imp->shards[u->shard].id, u->r.status != 0 ? "503" :
+		    a->imp->shards[u->shard].id, u->r.status == 401 ?
+		    "401 replayed" : u->r.status != 0 ? "503" :
 		    curl_easy_strerror((CURLcode)u->r.curl_rc));
 	curl_multi_remove_handle(m, u->c);
 	curl_easy_cleanup(u->c);

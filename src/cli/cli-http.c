@@ -3,17 +3,23 @@
  * answers, and the exit code each outcome maps to.
  *
  * Every request but GET /ping carries X-singularity-apikey,
- * X-singularity-timestamp (Unix seconds, now) and X-singularity-signature:
- * hex HMAC-SHA512(secret, METHOD "\n" PATH "\n" BODY "\n" TIMESTAMP), PATH
- * being the request target exactly as sent (the URL's prefix included).
+ * X-singularity-timestamp (Unix seconds, now) and X-singularity-signature
+ * in the v2 form (auth.h): hex HMAC-SHA512(secret, "ST2-HMAC-SHA512" "\n"
+ * TIMESTAMP "\n" METHOD "\n" PATH "\n" hex(SHA-256(BODY))), PATH being the
+ * request target exactly as sent (the URL's prefix included).
  *
  * Every POST also carries "Idempotency-Key: <random UUID v4>" (README,
  * "Idempotent POSTs"). When a request fails without an answer (connection
  * refused or reset, timeout, empty reply) or is answered 503, it is sent
  * again with the same key, a fresh timestamp and signature, up to
- * CLI_RETRIES times after 0.5, 1 and 2 s: the server runs a POST once
- * however many of its copies arrive, and answers the copies with the first
- * answer.
+ * CLI_RETRIES times after 0.5, 1 and 2 s (or up to the next second of the
+ * clock, see cli_backoff()): the server runs a POST once however many of
+ * its copies arrive, and answers the copies with the first answer.
+ *
+ * The server accepts a timestamped write's signature once, and the same
+ * write signed in the same second has the same signature: a request of
+ * any method answered 401 replayed (nothing was run) is signed again in
+ * a later second and sent again, within the same bound.
  */
 #include "config.h"
 
@@ -329,10 +335,28 @@ cli_resp_exit(const struct cli_resp *r)
 
 /* See cli.h. */
 int
+cli_replayed(const struct cli_resp *r)
+{
+	cJSON		*obj;
+	const cJSON	*code;
+	int		 yes;
+
+	if (r->status != 401 || r->body == NULL)
+		return 0;
+	obj = cJSON_ParseWithLength(r->body, r->len);
+	code = cJSON_GetObjectItemCaseSensitive(obj, "code");
+	yes = cJSON_IsString(code) && code->valuestring != NULL &&
+	    strcmp(code->valuestring, "replayed") == 0;
+	cJSON_Delete(obj);
+	return yes;
+}
+
+/* See cli.h. */
+int
 cli_retryable(const struct cli_resp *r)
 {
 
-	if (r->status == 503)
+	if (r->status == 503 || cli_replayed(r))
 		return 1;
 	if (r->status != 0)
 		return 0;
@@ -354,13 +378,29 @@ cli_retryable(const struct cli_resp *r)
 void
 cli_backoff(int attempt)
 {
-	struct timespec	 ts;
+	struct timespec	 ts, now;
+	time_t		 called = time(NULL);
 	long		 ms = 500L << (attempt < 4 ? attempt : 4);
 
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		continue;
+	/*
+	 * The rest of the second of the call, if the backoff was shorter.
+	 * NOTE: time() (which cli_sign() uses) may read a coarse clock a few
+	 * ms behind CLOCK_REALTIME: it is what decides, in short steps once
+	 * the fine clock has passed the second.
+	 */
+	while (time(NULL) <= called) {
+		if (clock_gettime(CLOCK_REALTIME, &now) == -1)
+			break;
+		ts.tv_sec = 0;
+		ts.tv_nsec = now.tv_sec > called ? 5000000L :
+		    1000000000L - now.tv_nsec;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			continue;
+	}
 }
 
 /* One attempt of cli_request(): the answer (or its absence) in *r. */
@@ -419,13 +459,17 @@ cli_request(struct cli *cli, const char *method, const char *path,
 		if (cli->verbose && r->request_id[0] != '\0')
 			fprintf(stderr, "singularity-cli: %s %s: %ld, request "
 			    "%s\n", method, path, r->status, r->request_id);
-		if (!post || attempt >= CLI_RETRIES || !cli_retryable(r))
+		if (attempt >= CLI_RETRIES || !cli_retryable(r) ||
+		    (!post && !cli_replayed(r)))
 			break;
 		if (cli->verbose)
-			fprintf(stderr, "singularity-cli: %s %s: %s; retrying "
-			    "with the same Idempotency-Key\n", method, path,
-			    r->status != 0 ? "503" : r->errbuf[0] != '\0' ?
-			    r->errbuf : curl_easy_strerror((CURLcode)r->curl_rc));
+			fprintf(stderr, "singularity-cli: %s %s: %s; retrying%s"
+			    "\n", method, path, r->status == 401 ?
+			    "401 replayed" : r->status != 0 ? "503" :
+			    r->errbuf[0] != '\0' ? r->errbuf :
+			    curl_easy_strerror((CURLcode)r->curl_rc),
+			    post ? " with the same Idempotency-Key" :
+			    ", signed again");
 		cli_resp_free(r);
 		cli_backoff(attempt);
 	}
@@ -480,7 +524,7 @@ cli_report(const struct cli *cli, const char *what, const struct cli_resp *r)
 		cli_warn("%s: the server answered HTTP %ld%s%s", what,
 		    r->status, r->request_id[0] != '\0' ? ", request " : "",
 		    r->request_id);
-	if (rc == CLI_AUTH)
+	if (rc == CLI_AUTH && !cli_replayed(r))
 		cli_warn("check api_key and secret (%s), and this machine's "
 		    "clock", cli->conf.path != NULL ? cli->conf.path :
 		    "--api-key, --secret");

@@ -126,8 +126,8 @@ void	 cli_free(struct cli *cli);
 
 /*
  * The signature headers of a request (api key, timestamp now, signature
- * over method, the full path sent (prefix + path) and the body), appended
- * to *h. Returns 0 or -1.
+ * in the v2 form over the timestamp, method, the full path sent (prefix +
+ * path) and the body's SHA-256), appended to *h. Returns 0 or -1.
  */
 int	 cli_sign(const struct cli *cli, const char *method, const char *path,
 	    const void *body, size_t len, struct curl_slist **h);
@@ -150,11 +150,26 @@ CURL	*cli_easy(const struct cli *cli, const char *method, const char *path,
 /*
  * Whether a failed request may be sent again with the same Idempotency-Key:
  * no answer because of the network (connection refused or reset, timeout,
- * empty or cut reply), or a 503. Returns 1 or 0.
+ * empty or cut reply), a 503, or a 401 replayed (cli_replayed()). Returns
+ * 1 or 0.
  */
 int	 cli_retryable(const struct cli_resp *r);
 
-/* Sleep before retry number attempt (0, 1, 2...): 0.5 s, 1 s, 2 s... */
+/*
+ * Whether the answer is 401 replayed: the server saw this very signature
+ * before (the same write signed in the same second, by this command or an
+ * earlier one) and ran nothing, so the request, signed again in another
+ * second, is sent again whatever its method. Returns 1 or 0.
+ */
+int	 cli_replayed(const struct cli_resp *r);
+
+/*
+ * Sleep before retry number attempt (0, 1, 2...): 0.5 s, 1 s, 2 s..., and
+ * on until the clock's second differs from the one of the call. Called
+ * once the failed attempt ended, so the retry's timestamp, hence its
+ * signature, differs from the attempt's: the server remembers the
+ * signature of a timestamped write and refuses it again (401 replayed).
+ */
 void	 cli_backoff(int attempt);
 
 /* Write callback collecting an answer into a struct cli_resp. */
@@ -164,7 +179,8 @@ size_t	 cli_resp_header(char *p, size_t size, size_t n, void *arg);
 
 /*
  * One request, answer in *r (free with cli_resp_free). A POST carries a new
- * Idempotency-Key and is retried with it (CLI_RETRIES, cli_retryable).
+ * Idempotency-Key and is retried with it (CLI_RETRIES, cli_retryable); a
+ * request of any method answered 401 replayed is signed again and resent.
  * Returns CLI_OK for a 2xx answer, else the exit code of the failure
  * (nothing printed: see cli_report).
  */

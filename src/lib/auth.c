@@ -1,10 +1,13 @@
 /*
- * auth.c: the request signature scheme (DESIGN, "Authentication"):
- * HMAC-SHA512 through OpenSSL 3 EVP_MAC, no I/O.
+ * auth.c: the request signature scheme (DESIGN, "Authentication"): the
+ * original and v2 strings to sign, HMAC-SHA512 through OpenSSL 3 EVP_MAC
+ * and the body's SHA-256 through EVP_Digest, no I/O.
  */
 #include "config.h"
 
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,7 @@
 
 struct auth_hmac {
 	EVP_MAC_CTX	*ctx;
+	EVP_MD_CTX	*body_sha;	/* v2: SHA-256 of the body; NULL: original */
 	int		 done;		/* final has run: refuse more input */
 };
 
@@ -104,13 +108,23 @@ out:
 	return rc;
 }
 
+/* Feed the NUL-terminated s, then "\n", to ctx. Returns 1 or 0. */
+static int
+mac_line(EVP_MAC_CTX *ctx, const char *s)
+{
+	return EVP_MAC_update(ctx, (const unsigned char *)s, strlen(s)) &&
+	    EVP_MAC_update(ctx, (const unsigned char *)"\n", 1);
+}
+
 /*
- * Start METHOD "\n" ENDPOINT "\n". Returns a context the caller frees with
+ * Start the string to sign: the v2 head AUTH_V2_TAG "\n" TIMESTAMP "\n"
+ * when timestamp is not NULL (and a SHA-256 for the body), then METHOD
+ * "\n" ENDPOINT "\n". Returns a context the caller frees with
  * auth_hmac_free(), or NULL.
  */
 struct auth_hmac *
 auth_hmac_begin(const void *secret, size_t secretlen, const char *method,
-    const char *endpoint)
+    const char *endpoint, const char *timestamp)
 {
 	struct auth_hmac	*h = NULL;
 
@@ -120,12 +134,15 @@ auth_hmac_begin(const void *secret, size_t secretlen, const char *method,
 		goto err;
 	if ((h->ctx = hmac_new(secret, secretlen)) == NULL)
 		goto err;
-	if (!EVP_MAC_update(h->ctx, (const unsigned char *)method,
-	    strlen(method)) ||
-	    !EVP_MAC_update(h->ctx, (const unsigned char *)"\n", 1) ||
-	    !EVP_MAC_update(h->ctx, (const unsigned char *)endpoint,
-	    strlen(endpoint)) ||
-	    !EVP_MAC_update(h->ctx, (const unsigned char *)"\n", 1))
+	if (timestamp != NULL) {
+		if ((h->body_sha = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(h->body_sha, EVP_sha256(), NULL) != 1)
+			goto err;
+		if (!mac_line(h->ctx, AUTH_V2_TAG) ||
+		    !mac_line(h->ctx, timestamp))
+			goto err;
+	}
+	if (!mac_line(h->ctx, method) || !mac_line(h->ctx, endpoint))
 		goto err;
 	return h;
 err:
@@ -133,7 +150,10 @@ err:
 	return NULL;
 }
 
-/* Feed n body bytes. Returns 0, or -1 after final or on OpenSSL failure. */
+/*
+ * Feed n body bytes: to the HMAC itself (original form) or to the body's
+ * SHA-256 (v2). Returns 0, or -1 after final or on OpenSSL failure.
+ */
 int
 auth_hmac_update(struct auth_hmac *h, const void *p, size_t n)
 {
@@ -141,25 +161,34 @@ auth_hmac_update(struct auth_hmac *h, const void *p, size_t n)
 		return -1;
 	if (n == 0)
 		return 0;
+	if (h->body_sha != NULL)
+		return EVP_DigestUpdate(h->body_sha, p, n) == 1 ? 0 : -1;
 	return EVP_MAC_update(h->ctx, p, n) ? 0 : -1;
 }
 
 /*
- * Feed "\n" TIMESTAMP when timestamp is not NULL, then write the digest.
+ * v2: feed the lowercase hex of the body's SHA-256; then write the digest.
  * Returns 0 or -1; either way the context is spent.
  */
 int
-auth_hmac_final(struct auth_hmac *h, const char *timestamp,
-    unsigned char out[AUTH_DIGEST_LEN])
+auth_hmac_final(struct auth_hmac *h, unsigned char out[AUTH_DIGEST_LEN])
 {
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	char		 hex[AUTH_BODY_HASH_HEX_LEN + 1];
+	unsigned int	 mdlen = 0;
+
 	if (h == NULL || h->done)
 		return -1;
 	h->done = 1;
-	if (timestamp != NULL &&
-	    (!EVP_MAC_update(h->ctx, (const unsigned char *)"\n", 1) ||
-	    !EVP_MAC_update(h->ctx, (const unsigned char *)timestamp,
-	    strlen(timestamp))))
-		return -1;
+	if (h->body_sha != NULL) {
+		if (EVP_DigestFinal_ex(h->body_sha, md, &mdlen) != 1 ||
+		    mdlen != AUTH_BODY_HASH_HEX_LEN / 2)
+			return -1;
+		util_hex(md, mdlen, hex);
+		if (!EVP_MAC_update(h->ctx, (const unsigned char *)hex,
+		    AUTH_BODY_HASH_HEX_LEN))
+			return -1;
+	}
 	return hmac_finish(h->ctx, out);
 }
 
@@ -170,6 +199,7 @@ auth_hmac_free(struct auth_hmac *h)
 	if (h == NULL)
 		return;
 	EVP_MAC_CTX_free(h->ctx);
+	EVP_MD_CTX_free(h->body_sha);
 	free(h);
 }
 
@@ -187,11 +217,12 @@ auth_sign_hex(const void *secret, size_t secretlen, const char *method,
 	int			 rc = -1;
 
 	out[0] = '\0';
-	if ((h = auth_hmac_begin(secret, secretlen, method, endpoint)) == NULL)
+	if ((h = auth_hmac_begin(secret, secretlen, method, endpoint,
+	    timestamp)) == NULL)
 		goto out;
 	if (auth_hmac_update(h, body, bodylen) == -1)
 		goto out;
-	if (auth_hmac_final(h, timestamp, md) == -1)
+	if (auth_hmac_final(h, md) == -1)
 		goto out;
 	util_hex(md, sizeof(md), out);
 	rc = 0;
@@ -199,6 +230,47 @@ out:
 	OPENSSL_cleanse(md, sizeof(md));
 	auth_hmac_free(h);
 	return rc;
+}
+
+/*
+ * Built in one piece from the contract's definition (see auth.h), without
+ * the incremental code above, so that each checks the other.
+ */
+char *
+auth_string_to_sign(const char *method, const char *endpoint,
+    const void *body, size_t bodylen, const char *timestamp, size_t *len)
+{
+	unsigned char	 md[32];
+	char		 hex[AUTH_BODY_HASH_HEX_LEN + 1], *s = NULL;
+	size_t		 head, n;
+
+	*len = 0;
+	if (method == NULL || endpoint == NULL || (body == NULL && bodylen > 0))
+		return NULL;
+	if (timestamp == NULL) {
+		head = strlen(method) + strlen(endpoint) + 2;
+		if (bodylen > SIZE_MAX - head - 1 ||
+		    (s = malloc(head + bodylen + 1)) == NULL)
+			return NULL;
+		n = (size_t)snprintf(s, head + 1, "%s\n%s\n", method, endpoint);
+		if (bodylen > 0)
+			memcpy(s + n, body, bodylen);
+		n += bodylen;
+		s[n] = '\0';
+	} else {
+		if (EVP_Digest(body == NULL ? "" : body, bodylen, md, NULL,
+		    EVP_sha256(), NULL) != 1)
+			return NULL;
+		util_hex(md, sizeof(md), hex);
+		n = strlen(AUTH_V2_TAG) + strlen(timestamp) + strlen(method) +
+		    strlen(endpoint) + 4 + AUTH_BODY_HASH_HEX_LEN;
+		if ((s = malloc(n + 1)) == NULL)
+			return NULL;
+		snprintf(s, n + 1, "%s\n%s\n%s\n%s\n%s", AUTH_V2_TAG,
+		    timestamp, method, endpoint, hex);
+	}
+	*len = n;
+	return s;
 }
 
 /*

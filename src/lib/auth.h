@@ -2,12 +2,24 @@
  * auth.h: the request signature scheme of the API contract (DESIGN,
  * "Authentication"), free of any I/O so that it can be unit tested and fuzzed.
  *
- *   signature = hex(HMAC-SHA512(secret, METHOD "\n" ENDPOINT "\n" BODY
- *                                       [ "\n" TIMESTAMP ]))
+ * Two forms of the string to sign, told apart by X-singularity-timestamp:
+ *
+ *   original (no timestamp header):
+ *     METHOD "\n" ENDPOINT "\n" BODY
+ *   v2 (with X-singularity-timestamp: TIMESTAMP):
+ *     "ST2-HMAC-SHA512" "\n" TIMESTAMP "\n" METHOD "\n" ENDPOINT "\n"
+ *     lowercase hex(SHA-256(BODY))
+ *
+ *   signature = hex(HMAC-SHA512(secret, string to sign))
  *
  * ENDPOINT is REQUEST_URI as sent (path, and "?query" when there is one).
- * The fourth line exists only when the client sent X-singularity-timestamp.
  * The secret is used as the bytes of its printable form.
+ *
+ * Why v2 looks like this: the body is bound by its fixed-length hash, so
+ * no byte can move between the body and the other fields (the original
+ * form with a timestamp line appended let a timestamp be dropped from the
+ * header and appended to the body, issue 13); and a v2 text starts with
+ * "ST2-HMAC-SHA512", never a method, so it can never equal an original one.
  */
 #ifndef ST_AUTH_H
 #define ST_AUTH_H
@@ -20,36 +32,57 @@
 #define AUTH_KEY_HEX_LEN	32	/* API key: 16 random bytes, lowercase hex */
 #define AUTH_SECRET_HEX_LEN	64	/* API secret: 32 random bytes, lowercase hex */
 
+#define AUTH_V2_TAG		"ST2-HMAC-SHA512"
+#define AUTH_BODY_HASH_HEX_LEN	64	/* SHA-256 of the body, v2 */
+
 /* Incremental HMAC over the string to sign; opaque. */
 struct auth_hmac;
 
 /*
- * Start the HMAC of a request: feeds METHOD "\n" ENDPOINT "\n".
- * Returns NULL on allocation or OpenSSL failure. Free with auth_hmac_free().
+ * Start the HMAC of a request. timestamp NULL: the original form (feeds
+ * METHOD "\n" ENDPOINT "\n", the body bytes follow as they are); else the
+ * v2 form (feeds AUTH_V2_TAG "\n" TIMESTAMP "\n" METHOD "\n" ENDPOINT "\n";
+ * the body bytes go to a SHA-256 whose lowercase hex auth_hmac_final()
+ * feeds). The timestamp is signed as given: checking it is
+ * auth_check_timestamp()'s job. Returns NULL on allocation or OpenSSL
+ * failure, or for an empty secret. Free with auth_hmac_free().
  */
 struct auth_hmac *auth_hmac_begin(const void *secret, size_t secretlen,
-		    const char *method, const char *endpoint);
+		    const char *method, const char *endpoint,
+		    const char *timestamp);
 
 /* Feed body bytes (any number of calls). Returns 0 or -1. */
 int		 auth_hmac_update(struct auth_hmac *h, const void *p, size_t n);
 
 /*
- * Feed the optional timestamp line (NULL: none) and write the digest.
+ * Finish the string to sign (v2: the body's hash) and write the digest.
  * Returns 0 or -1. The context cannot be used afterwards except to free.
  */
-int		 auth_hmac_final(struct auth_hmac *h, const char *timestamp,
+int		 auth_hmac_final(struct auth_hmac *h,
 		    unsigned char out[AUTH_DIGEST_LEN]);
 
 void		 auth_hmac_free(struct auth_hmac *h);
 
 /*
- * One-shot signature as 128 lowercase hex chars plus NUL in out.
- * timestamp may be NULL. Returns 0 or -1.
+ * One-shot signature as 128 lowercase hex chars plus NUL in out: the v2
+ * form when timestamp is not NULL, else the original one. Returns 0 or -1.
  */
 int		 auth_sign_hex(const void *secret, size_t secretlen,
 		    const char *method, const char *endpoint,
 		    const void *body, size_t bodylen, const char *timestamp,
 		    char out[AUTH_HEX_LEN + 1]);
+
+/*
+ * The whole string to sign of a request (the form chosen as for
+ * auth_hmac_begin()), in a new buffer of *len bytes plus a NUL, which the
+ * caller frees; NULL on failure. The responders never build it (they
+ * stream the body through auth_hmac_*); it is the reference the unit
+ * tests and the fuzzer hold the incremental HMAC to, and what a client
+ * author can print to compare with their own.
+ */
+char		*auth_string_to_sign(const char *method, const char *endpoint,
+		    const void *body, size_t bodylen, const char *timestamp,
+		    size_t *len);
 
 /*
  * Decode a signature header value: exactly 128 hex digits, either case.

@@ -17,6 +17,7 @@
 #include "dataset.h"
 #include "db.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -247,53 +248,6 @@ batch_tag_valid(const char *s, size_t n)
 
 /* See batch.h. */
 int
-batch_utf8_valid(const void *p, size_t n)
-{
-	const unsigned char	*s = p;
-	size_t			 i = 0, need, k;
-	unsigned char		 c, lo, hi;
-
-	while (i < n) {
-		c = s[i];
-		lo = 0x80;
-		hi = 0xbf;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf)
-			need = 1;
-		else if (c == 0xe0) {
-			need = 2;
-			lo = 0xa0;
-		} else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-			need = 2;
-		else if (c == 0xed) {
-			need = 2;
-			hi = 0x9f;	/* no surrogates */
-		} else if (c == 0xf0) {
-			need = 3;
-			lo = 0x90;
-		} else if (c >= 0xf1 && c <= 0xf3)
-			need = 3;
-		else if (c == 0xf4) {
-			need = 3;
-			hi = 0x8f;	/* nothing past U+10FFFF */
-		} else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return 0;
-		for (k = 2; k <= need; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
-/* See batch.h. */
-int
 batch_command_check(const char *s, size_t n, const char **why)
 {
 	size_t	 i;
@@ -456,27 +410,6 @@ batch_env_check(const cJSON *env, char **json)
 	if ((*json = cJSON_PrintUnformatted(env)) == NULL)
 		return "env could not be stored";
 	return NULL;
-}
-
-/*
- * 1 when the JSON text holds the escape \u0000: cJSON would decode it into
- * a NUL that silently cuts the string short. Escaped backslashes are
- * skipped, so "\\u0000" (a backslash, then the text u0000) is no match.
- */
-static int
-has_json_nul(const char *p, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i + 1 < n; i++) {
-		if (p[i] != '\\')
-			continue;
-		if (p[i + 1] == 'u' && n - i >= 6 &&
-		    memcmp(p + i + 2, "0000", 4) == 0)
-			return 1;
-		i++;
-	}
-	return 0;
 }
 
 /* --- validation ------------------------------------------------------------ */
@@ -837,9 +770,7 @@ batch_validate(const char *body, size_t len, const struct batch_limits *lim,
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
-	if (body == NULL || !batch_utf8_valid(body, len) ||
-	    has_json_nul(body, len) ||
-	    (root = cJSON_ParseWithLength(body, len)) == NULL ||
+	if ((root = json_parse_strict(body, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		rc = batch_refuse(err, 400, "invalid_json",
 		    "the body must be a JSON object in UTF-8");

@@ -90,10 +90,6 @@ int	batch_image_valid(const char *s, size_t n);
 /* 1 when s (n bytes) is a tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
 int	batch_tag_valid(const char *s, size_t n);
 
-/* 1 when p (n bytes) is well-formed UTF-8 (RFC 3629: no overlong form,
- * no surrogate, nothing past U+10FFFF), else 0. */
-int	batch_utf8_valid(const void *p, size_t n);
-
 /*
  * Check a command of n bytes: not empty nor blank, at most
  * BATCH_COMMAND_MAX bytes, no control byte but TAB, LF and CR. Returns 0,
@@ -239,7 +235,9 @@ int	batch_refuse(struct batch_error *err, int status, const char *code,
 
 /*
  * Validate a POST /batch body of len bytes. The body as a whole:
- *   400 invalid_json          not UTF-8, not JSON, not an object, or \u0000
+ *   400 invalid_json          not a JSON object that json_parse_strict()
+ *                             takes (UTF-8, one value, nothing after it,
+ *                             no control byte, no \u0000)
  *   400 invalid_mode          mode missing or not a string
  *   422 invalid_mode          mode not pilot|production (any case)
  *   400 invalid_requisitions  requisitions not an object; cpu missing or not

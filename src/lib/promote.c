@@ -14,6 +14,7 @@
 #include "batch.h"
 #include "db.h"
 #include "job.h"
+#include "json.h"
 #include "log.h"
 #include "promote.h"
 #include "util.h"
@@ -34,9 +35,7 @@ promote_parse(const char *body, size_t len, struct promote_req *req,
 
 	memset(req, 0, sizeof(*req));
 	memset(err, 0, sizeof(*err));
-	if (body == NULL || !batch_utf8_valid(body, len) ||
-	    memchr(body, '\0', len) != NULL ||
-	    (root = cJSON_ParseWithLength(body, len)) == NULL ||
+	if ((root = json_parse_strict(body, len)) == NULL ||
 	    !cJSON_IsObject(root)) {
 		batch_refuse(err, 400, "invalid_json",
 		    "the body must be a JSON object in UTF-8");

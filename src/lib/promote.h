@@ -43,7 +43,7 @@ enum promote_rc {
  * Parse a POST /batch/{id}/promote body of len bytes:
  * {"top_k": N, "data_set_id": "name or UUID", "partial": bool}, top_k
  * required. Returns 0 with *req filled, or 1 with *err:
- *   400 invalid_json     not UTF-8, not a JSON object
+ *   400 invalid_json     not a JSON object that json_parse_strict() takes
  *   400 invalid_top_k    top_k missing or not a number
  *   422 invalid_top_k    top_k not a whole number from 1 to BATCH_TOP_MAX
  *   400 invalid_data_set data_set_id present and not a string, or empty or

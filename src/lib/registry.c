@@ -19,6 +19,7 @@
 
 #include "batch.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 #include "registry.h"
 #include "seal.h"
@@ -292,52 +293,6 @@ registry_server_of(const char *image, char *out, size_t outlen)
 
 /* --- the POST body -------------------------------------------------------- */
 
-/*
- * The strict JSON gate: body (len bytes) UTF-8, without a byte below 0x20
- * (but HT, LF and CR between tokens: cJSON would take them raw inside a
- * string too), without DEL, without \u0000 (cJSON would end the string
- * there silently), without a byte order mark (cJSON skips one),
- * one value and nothing after it but blanks (cJSON_ParseWithLength stops
- * after the value and ignores the rest). Returns the parsed value (caller
- * frees), or NULL.
- */
-static cJSON *
-json_strict(const char *body, size_t len)
-{
-	const char	*end = NULL;
-	cJSON		*root;
-	size_t		 i;
-	unsigned char	 c;
-	int		 in_str = 0;
-
-	if (body == NULL || len == 0 || !batch_utf8_valid(body, len) ||
-	    (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0))
-		return NULL;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)body[i];
-		if ((c < 0x20 && (in_str || (c != '\t' && c != '\n' &&
-		    c != '\r'))) || c == 0x7f)
-			return NULL;
-		if (c == '"')
-			in_str = !in_str;
-		if (c != '\\' || !in_str || i + 1 == len)
-			continue;
-		if (body[i + 1] == 'u' && len - i >= 6 &&
-		    memcmp(body + i + 2, "0000", 4) == 0)
-			return NULL;
-		i++;	/* the escaped character: '"' ends no string */
-	}
-	if ((root = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL)
-		return NULL;
-	for (i = (size_t)(end - body); i < len; i++)
-		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' &&
-		    body[i] != '\r') {
-			cJSON_Delete(root);
-			return NULL;
-		}
-	return root;
-}
-
 /* 1 when s is a user name registry_parse() accepts (see registry.h). */
 static int
 username_ok(const char *s)
@@ -398,7 +353,8 @@ registry_parse(const char *body, size_t len, struct registry_req *req,
 
 	memset(req, 0, sizeof(*req));
 	memset(err, 0, sizeof(*err));
-	if ((root = json_strict(body, len)) == NULL || !cJSON_IsObject(root)) {
+	if ((root = json_parse_strict(body, len)) == NULL ||
+	    !cJSON_IsObject(root)) {
 		batch_refuse(err, 400, "invalid_json", "the body must be one "
 		    "JSON object in UTF-8, without control characters");
 		goto out;

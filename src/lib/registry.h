@@ -84,9 +84,10 @@ struct registry_req {
 /*
  * Parse a POST /account/registries body of len bytes:
  * {"server", "username", "password"}, all three required strings, no
- * other key. Strict JSON: UTF-8, no byte below 0x20 (but JSON's blanks
- * HT, LF and CR between tokens) and no DEL, no \u0000, no byte order
- * mark, nothing but blanks after the value, no key twice. Returns 0 with *req
+ * other key. Strict JSON (json_parse_strict(): UTF-8, no byte below 0x20
+ * but JSON's blanks HT, LF and CR between tokens, no DEL, no \u0000, no
+ * byte order mark, nothing but blanks after the value), and no key twice.
+ * Returns 0 with *req
  * filled, or 1 with *err (req then holds no password):
  *   400 invalid_json      the body is not such a JSON object
  *   400 unknown_field     a key other than the three

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "replay.h"
 #include "responder.h"
 #include "route.h"
 #include "seal.h"
@@ -256,7 +257,7 @@ auth_begin(struct responder *rs, struct http_req *r)
 		slen = sizeof(dummy);
 	}
 	if ((r->hmac = auth_hmac_begin(secret, (size_t)slen, r->method_str,
-	    r->uri)) == NULL) {
+	    r->uri, ts)) == NULL) {
 		log_error("cannot start the request HMAC");
 		auth_internal(rs, r);
 		goto out;
@@ -475,6 +476,45 @@ idem_finish(struct responder *rs, struct http_req *r)
 }
 
 /*
+ * A timestamped write whose signature holds: remember its signature
+ * (replay.h) until its timestamp leaves the window. Returns 0 when it was
+ * not seen before; -1 when the request has been answered: 401 replayed
+ * (the signature was valid, so a code of its own tells the client what
+ * to do: sign again), 500, or 503 when the database is away.
+ */
+static int
+replay_check(struct responder *rs, struct http_req *r)
+{
+	unsigned char		 id[REPLAY_ID_LEN];
+	unsigned long long	 ts;
+	int			 rc;
+
+	/* auth_begin() checked the timestamp: digits within the window. */
+	if (util_parse_u64(r->h_timestamp, ULLONG_MAX -
+	    rs->conf.auth_timestamp_window, &ts) == -1 ||
+	    replay_id(rs->want_sig, id) == -1) {
+		log_error("cannot derive the replay id of a request");
+		return auth_internal(rs, r);
+	}
+	rc = replay_remember(rs->db, id, ts + rs->conf.auth_timestamp_window);
+	if (rc == DB_DUPLICATE) {
+		log_warn("authentication failed: a timestamped %s replayed",
+		    r->method_str);
+		auth_reset(rs, r);
+		http_send_error(r, 401, "replayed", "this signed request was "
+		    "already received; sign it again, with a new timestamp, "
+		    "to repeat it");
+		return -1;
+	}
+	if (rc != DB_OK) {
+		auth_reset(rs, r);
+		responder_db_error(rs, r, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * See responder.h. Whatever of the body the handler left unread is read
  * now (the signature covers all of it). On success the account becomes
  * r->account_id, r->account_name and r->api_key.
@@ -497,7 +537,7 @@ responder_verify(struct responder *rs, struct http_req *r)
 		    "the request body is shorter than its Content-Length");
 		return -1;
 	}
-	if (auth_hmac_final(r->hmac, r->h_timestamp, got) == -1) {
+	if (auth_hmac_final(r->hmac, got) == -1) {
 		log_error("cannot finish the request HMAC");
 		return auth_internal(rs, r);
 	}
@@ -507,6 +547,9 @@ responder_verify(struct responder *rs, struct http_req *r)
 		return auth_fail(rs, r, "unknown, revoked or disabled API key");
 	if (!ok)
 		return auth_fail(rs, r, "signature mismatch");
+	if (r->h_timestamp != NULL && replay_method_remembered(r->method_str) &&
+	    replay_check(rs, r) == -1)
+		return -1;
 
 	r->account_id = rs->auth_account_id;
 	r->account_name = rs->auth_account_name;
@@ -600,6 +643,20 @@ responder_handle(struct responder *rs, struct http_req *r)
 
 	if (rt->needs_auth && auth_begin(rs, r) == -1)
 		return;
+	/*
+	 * DESIGN "Authentication": GET, HEAD and DELETE carry no body, so no
+	 * signature made for a request with one can be turned into one of
+	 * these (and nothing a body says is silently ignored). Decided from
+	 * CONTENT_LENGTH, after the auth headers (a request that can never
+	 * pass stays 401) and before reading.
+	 */
+	if ((r->method & (HTTP_GET | HTTP_HEAD | HTTP_DELETE)) != 0 &&
+	    r->content_length > 0) {
+		auth_reset(rs, r);
+		http_send_error(r, 400, "body_not_allowed",
+		    "a GET, HEAD or DELETE request carries no body");
+		return;
+	}
 	/* idem.h: only a signed POST has an account to key the record on. */
 	if (rt->needs_auth && r->method == HTTP_POST &&
 	    r->h_idempotency_key != NULL) {

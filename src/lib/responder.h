@@ -18,11 +18,17 @@
  * headers is answered 401 without reading it), and the HMAC, fed by
  * http_read(), is compared once the whole body went through. An unknown key
  * is carried through with a dummy secret and refused only at the end, so the
- * work done does not tell whether a key exists.
+ * work done does not tell whether a key exists. Between the two, before
+ * reading, a GET, HEAD or DELETE with a body (CONTENT_LENGTH > 0) is 400
+ * body_not_allowed.
  *
  * A handler that streams its body must call responder_verify() after reading
  * it and before changing anything; r->account_id, r->account_name and
  * r->api_key are set only by a successful verification.
+ *
+ * A write signed with a timestamp (replay.h) is remembered by
+ * responder_verify() once its signature holds; the same signature again
+ * is 401 replayed.
  *
  * A POST to a signed route with an Idempotency-Key header (idem.h) is
  * checked between steps 4 and 5 (400 invalid_idempotency_key), hashed as
@@ -95,10 +101,12 @@ void	responder_handle(struct responder *rs, struct http_req *r);
 
 /*
  * Finish authentication of a streamed body: reads whatever of the body the
- * handler left unread, then compares the HMAC, then claims the request's
+ * handler left unread, then compares the HMAC, then remembers the
+ * signature of a timestamped write (replay.h), then claims the request's
  * Idempotency-Key when it has one. Returns 0 when the signature is good (or
  * the route needs none) and the handler is to run; otherwise it has already
- * answered (401; 400 for a truncated body; 500 on an internal failure, 503
+ * answered (401; 401 replayed for a timestamped write whose signature was
+ * seen before; 400 for a truncated body; 500 on an internal failure, 503
  * when the database is away; for an idempotency key already used, the
  * recorded answer, or 409 idempotency_key_reused or idempotency_in_progress)
  * and returns -1.

@@ -34,6 +34,7 @@
 #include "dataset.h"
 #include "db.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "responder.h"
 #include "route.h"
@@ -161,31 +162,10 @@ pilot_json(const struct dataset *d)
 }
 
 /*
- * 1 when the JSON text holds the escape \u0000. cJSON would decode it into
- * a NUL that silently cuts the string short ("a\u0000b" -> "a"), so such a
- * body is refused. Escaped backslashes are skipped, so "\\u0000" (a
- * backslash, then the text u0000) is not a match.
- */
-static int
-has_json_nul(const char *p, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i + 1 < n; i++) {
-		if (p[i] != '\\')
-			continue;
-		if (p[i + 1] == 'u' && n - i >= 6 &&
-		    memcmp(p + i + 2, "0000", 4) == 0)
-			return 1;
-		i++;	/* the escaped character */
-	}
-	return 0;
-}
-
-/*
  * POST /data {"name", "pilot_count"}: 201 with name, dataset_uuid,
  * data_set_uuid, pilot_ids (and created_at, pilot_count). A body that is
- * not a JSON object, or holds \u0000, is 400 invalid_json; a missing or mistyped field is 400
+ * not a JSON object json_parse_strict() takes (nothing after the value, no
+ * control byte, no \u0000) is 400 invalid_json; a missing or mistyped field is 400
  * with the field's code; a well-typed but unacceptable value is 422
  * (invalid_name: 1-128 of [A-Za-z0-9_.-]; invalid_pilot_count: a whole
  * number 0..256, 3.0 counting as whole); a taken name is 409 name_taken.
@@ -202,9 +182,8 @@ data_create(struct responder *rs, struct http_req *r)
 	int		 rc, ret = -1;
 
 	memset(&info, 0, sizeof(info));
-	body = cJSON_ParseWithLength(r->body, r->body_len);
-	if (body == NULL || !cJSON_IsObject(body) ||
-	    has_json_nul(r->body, r->body_len)) {
+	body = json_parse_strict(r->body, r->body_len);
+	if (body == NULL || !cJSON_IsObject(body)) {
 		ret = http_send_error(r, 400, "invalid_json",
 		    "the body must be a JSON object");
 		goto out;

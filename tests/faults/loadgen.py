@@ -3,9 +3,12 @@
 
 Threads, each with its own keep-alive HTTPS connection, pick operations at
 random by weight for a while and record every answer. Signatures follow the
-DESIGN's scheme (HMAC-SHA512 over METHOD, URI, BODY and the timestamp),
-written here from the specification with Python's hmac module, not with the
-project's code. Python's standard library only (http.client, ssl, hmac).
+DESIGN's v2 scheme (HMAC-SHA512 over "ST2-HMAC-SHA512", the timestamp,
+METHOD, URI and the hex SHA-256 of BODY), written here from the
+specification with Python's hmac module, not with the project's code. A
+write is never signed twice alike (the server accepts a timestamped write's
+signature once): one identical to an earlier one waits for the next second.
+Python's standard library only (http.client, ssl, hmac).
 
 usage: loadgen.py --base https://127.0.0.1:PORT --cacert CA --key K --secret S
                   [--threads 16] [--duration 10] [--mix OP=W,...]
@@ -61,6 +64,27 @@ PILOTS = 2
 class Client:
     """One keep-alive HTTPS connection that signs what it sends."""
 
+    # The signatures of writes made so far, over every thread.
+    signed = set()
+    signed_lock = threading.Lock()
+
+    def sign(self, method, uri, body):
+        """(timestamp, signature) of a request in the v2 form; a write
+        whose signature was made before waits for the next second."""
+        while True:
+            ts = str(int(time.time()))
+            msg = b"\n".join([b"ST2-HMAC-SHA512", ts.encode(), method.encode(),
+                              uri.encode(),
+                              hashlib.sha256(body).hexdigest().encode()])
+            sig = hmac.new(self.secret, msg, hashlib.sha512).hexdigest()
+            if method in ("GET", "HEAD"):
+                return ts, sig
+            with Client.signed_lock:
+                if sig not in Client.signed:
+                    Client.signed.add(sig)
+                    return ts, sig
+            time.sleep(1.05 - time.time() % 1)
+
     def __init__(self, args):
         u = urllib.parse.urlsplit(args.base)
         self.host, self.port = u.hostname, u.port or 443
@@ -78,12 +102,9 @@ class Client:
         and the reason in the body when the connection failed."""
         headers = {"Content-Type": "application/json"} if body else {}
         if sign:
-            ts = str(int(time.time()))
-            msg = method.encode() + b"\n" + uri.encode() + b"\n" + body + \
-                b"\n" + ts.encode()
+            ts, sig = self.sign(method, uri, body)
             headers["X-singularity-apikey"] = self.key
-            headers["X-singularity-signature"] = hmac.new(
-                self.secret, msg, hashlib.sha512).hexdigest()
+            headers["X-singularity-signature"] = sig
             headers["X-singularity-timestamp"] = ts
         for attempt in (1, 2):
             if self.conn is None:

@@ -44,10 +44,10 @@ for t in "$@"; do
 	fuzz_request)	srcs="http.c route.c auth.c util.c" ;;
 	fuzz_auth)	srcs="auth.c util.c" ;;
 	fuzz_b64)	srcs="b64.c" ;;
-	fuzz_registry)	srcs="registry.c seal.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c joblog.c" ;;
+	fuzz_registry)	srcs="registry.c json.c seal.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c joblog.c" ;;
 	fuzz_shard_path) srcs="route.c util.c dataset.c db.c log.c store.c joblog.c" ;;
-	fuzz_batch)	srcs="batch.c job.c retry.c dataset.c db.c log.c util.c store.c joblog.c" ;;
-	fuzz_promote)	srcs="promote.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c joblog.c" ;;
+	fuzz_batch)	srcs="batch.c json.c job.c retry.c dataset.c db.c log.c util.c store.c joblog.c" ;;
+	fuzz_promote)	srcs="promote.c json.c batch.c job.c retry.c dataset.c db.c log.c util.c store.c joblog.c" ;;
 	fuzz_docker_inspect) srcs="../dispatcher/docker-parse.c util.c" ;;
 	fuzz_docker_logs) srcs="../dispatcher/docker-parse.c util.c" ;;
 	fuzz_range)	srcs="http.c auth.c util.c joblog.c store.c log.c" ;;

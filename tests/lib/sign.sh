@@ -4,7 +4,11 @@
 #
 #   st_sign METHOD URI [BODYFILE] [TIMESTAMP]
 #       lowercase hex HMAC-SHA512, keyed with the text of $API_SECRET, over
-#       METHOD "\n" URI "\n" BODY, plus "\n" TIMESTAMP when one is given.
+#       the original string METHOD "\n" URI "\n" BODY; with a TIMESTAMP,
+#       st_sign_v2's.
+#   st_sign_v2 METHOD URI BODYFILE TIMESTAMP
+#       the same over the v2 string "ST2-HMAC-SHA512" "\n" TIMESTAMP "\n"
+#       METHOD "\n" URI "\n" lowercase hex SHA-256 of BODY.
 #   st_req METHOD URI [BODYFILE] [curl args...]
 #       a request to https://127.0.0.1:$HTTPS_PORT (or $ST_BASE_URL) with
 #       --cacert $CA_FILE; signed with $API_KEY/$API_SECRET unless
@@ -17,11 +21,23 @@
 st_sign() {
 	local method=$1 uri=$2 body=${3:-} ts=${4:-}
 	[ "$body" = - ] && body=
+	if [ -n "$ts" ]; then
+		st_sign_v2 "$method" "$uri" "$body" "$ts"
+		return
+	fi
 	{
 		printf '%s\n%s\n' "$method" "$uri"
 		[ -z "$body" ] || cat "$body"
-		[ -z "$ts" ] || printf '\n%s' "$ts"
 	} | openssl dgst -sha512 -hmac "$API_SECRET" -r | awk '{ print $1 }'
+}
+
+st_sign_v2() {
+	local method=$1 uri=$2 body=${3:-} ts=$4 sha
+	[ "$body" = - ] && body=
+	sha=$({ [ -z "$body" ] || cat "$body"; } | openssl dgst -sha256 -r |
+	    awk '{ print $1 }')
+	printf 'ST2-HMAC-SHA512\n%s\n%s\n%s\n%s' "$ts" "$method" "$uri" "$sha" |
+	    openssl dgst -sha512 -hmac "$API_SECRET" -r | awk '{ print $1 }'
 }
 
 st_req() {

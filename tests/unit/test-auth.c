@@ -1,37 +1,69 @@
 /*
  * test-auth.c: the request signature scheme (src/lib/auth.c).
  *
- * HMAC-SHA512 against RFC 4231; the string to sign against a digest made
- * with the openssl command; the syntax checks of every auth header.
+ * HMAC-SHA512 against RFC 4231; the original and the v2 strings to sign,
+ * and the replay id of a signature, against digests made with the openssl
+ * command; the syntax checks of every auth header.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
 
 #include "auth.h"
+#include "replay.h"
 #include "util.h"
 
 /*
  * The secret of the fixed signatures below, used as its text, and what
+ * the openssl command printed for it:
+ *
+ * SIG_GET_ACCOUNT, the original form:
  *   printf 'GET\n/account\n' | openssl dgst -sha512 -hmac "$SECRET"
+ * SIG_POST_BATCH_V1_RELOCATED, the original form of a body that ends in
+ * "\n" and a timestamp (what the first scheme signed for a timestamped
+ * POST: the hole of issue 13):
  *   printf 'POST\n/batch?x=1\n{"a":1}\n1700000000' | openssl dgst ...
- * printed for it.
+ * SIG_POST_BATCH_V2, the v2 form (BODY_SHA_A1 = SHA-256 of {"a":1}):
+ *   printf '{"a":1}' | openssl dgst -sha256        # BODY_SHA_A1
+ *   printf 'ST2-HMAC-SHA512\n1700000000\nPOST\n/batch?x=1\n%s' \
+ *       "$BODY_SHA_A1" | openssl dgst -sha512 -hmac "$SECRET"
+ * SIG_GET_ACCOUNT_V2, the v2 form of an empty body (BODY_SHA_EMPTY):
+ *   printf '' | openssl dgst -sha256                # BODY_SHA_EMPTY
+ *   printf 'ST2-HMAC-SHA512\n1700000000\nGET\n/account\n%s' \
+ *       "$BODY_SHA_EMPTY" | openssl dgst -sha512 -hmac "$SECRET"
+ * REPLAY_ID_POST_BATCH_V2, the replay id of SIG_POST_BATCH_V2:
+ *   printf "$(printf %s "$SIG_POST_BATCH_V2" | sed 's/../\\x&/g')" |
+ *       openssl dgst -sha256
  */
 #define SECRET \
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define SIG_GET_ACCOUNT \
 	"eaf619111bb0793ba999431475979345ed9c8804a8523a2c5cf46863b11aa28c" \
 	"a7772e635dd38fbe8c2f5cd3e12ab654531807e4ab97a9350d0b092c14833f79"
-#define SIG_POST_BATCH_TS \
+#define SIG_POST_BATCH_V1_RELOCATED \
 	"dec7cacf715637798546bd8fb70528d5e024b59c0603937a6c8828bb6f5e18db" \
 	"5a6577f117a902c2798144c1631835700ad49e17599e9df6ceb2aad116900170"
+#define BODY_SHA_A1 \
+	"015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
+#define BODY_SHA_EMPTY \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SIG_POST_BATCH_V2 \
+	"70f8fbbc0eabc05a5a079b060a8882e01173331fff0ffd87c5ed8114a574d321" \
+	"2bf748ab41e3d626c34fd6f389df205a43f94169f92b2d1ae74aaaf22429e5a3"
+#define SIG_GET_ACCOUNT_V2 \
+	"473ebeac369bc09c1911403fe2d06fc8850afb6355b84f6cb20eddaa7e6acfb5" \
+	"d1d8ed1654504a3057cc95762d98e6577224e86edf30595d89dcee9f48d131b0"
+#define REPLAY_ID_POST_BATCH_V2 \
+	"eecff7c762bcc2cd0e6d5ff568d045aa6e5f920ffb9ff3a66cde0e192b7611f5"
 
 /*
  * One RFC 4231 test case. A field with a repeat count > 0 is its first byte
@@ -112,14 +144,16 @@ rfc4231_vectors(void **state)
 	}
 }
 
-/* The string to sign: METHOD "\n" ENDPOINT "\n" BODY ["\n" TIMESTAMP]. */
+/* The original string to sign: METHOD "\n" ENDPOINT "\n" BODY. */
 static void
 string_to_sign(void **state)
 {
 	static const char	 get[] = "GET\n/account\n";
-	static const char	 post[] = "POST\n/batch?x=1\n{\"a\":1}\n1700000000";
+	static const char	 relocated[] = "{\"a\":1}\n1700000000";
 	unsigned char		 md[AUTH_DIGEST_LEN];
 	char			 hex[AUTH_HEX_LEN + 1], raw[AUTH_HEX_LEN + 1];
+	char			*text;
+	size_t			 len;
 
 	/* Against the exact bytes through plain HMAC. */
 	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "GET",
@@ -130,28 +164,151 @@ string_to_sign(void **state)
 	assert_string_equal(hex, raw);
 	/* Against the openssl command. */
 	assert_string_equal(hex, SIG_GET_ACCOUNT);
+	/* The text itself. */
+	text = auth_string_to_sign("GET", "/account", NULL, 0, NULL, &len);
+	assert_non_null(text);
+	assert_int_equal(len, strlen(get));
+	assert_memory_equal(text, get, len);
+	free(text);
 
-	/* With a query, a body and the timestamp line. */
+	/* A query and a body, with a NUL byte inside the body. */
+	text = auth_string_to_sign("POST", "/batch?x=1", "a\0b", 3, NULL,
+	    &len);
+	assert_non_null(text);
+	assert_int_equal(len, 19);
+	assert_memory_equal(text, "POST\n/batch?x=1\na\0b", 19);
+	free(text);
+
+	/*
+	 * The body "{"a":1}\n1700000000" signs as what the first scheme
+	 * signed for {"a":1} with a timestamp 1700000000: nothing told the
+	 * timestamp line from the end of the body.
+	 */
+	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "POST",
+	    "/batch?x=1", relocated, strlen(relocated), NULL, hex), 0);
+	assert_string_equal(hex, SIG_POST_BATCH_V1_RELOCATED);
+
+	/* An empty key is refused, not treated as "no key". */
+	assert_int_equal(auth_sign_hex("", 0, "GET", "/", NULL, 0, NULL,
+	    hex), -1);
+	assert_string_equal(hex, "");
+	assert_int_equal(auth_sign_hex("", 0, "GET", "/", NULL, 0, "1",
+	    hex), -1);
+}
+
+/*
+ * The v2 string to sign: "ST2-HMAC-SHA512" "\n" TIMESTAMP "\n" METHOD "\n"
+ * ENDPOINT "\n" lowercase hex(SHA-256(BODY)), against openssl.
+ */
+static void
+string_to_sign_v2(void **state)
+{
+	static const char	 post[] = "ST2-HMAC-SHA512\n1700000000\nPOST\n"
+	    "/batch?x=1\n" BODY_SHA_A1;
+	static const char	 get[] = "ST2-HMAC-SHA512\n1700000000\nGET\n"
+	    "/account\n" BODY_SHA_EMPTY;
+	static const char	 relocated[] = "{\"a\":1}\n1700000000";
+	unsigned char		 md[AUTH_DIGEST_LEN];
+	char			 hex[AUTH_HEX_LEN + 1], raw[AUTH_HEX_LEN + 1];
+	char			 v1[AUTH_HEX_LEN + 1], *text;
+	size_t			 len;
+
+	/* The text, byte for byte. */
+	text = auth_string_to_sign("POST", "/batch?x=1", "{\"a\":1}", 7,
+	    "1700000000", &len);
+	assert_non_null(text);
+	assert_int_equal(len, strlen(post));
+	assert_memory_equal(text, post, len);
+	free(text);
+	text = auth_string_to_sign("GET", "/account", NULL, 0, "1700000000",
+	    &len);
+	assert_non_null(text);
+	assert_int_equal(len, strlen(get));
+	assert_memory_equal(text, get, len);
+	free(text);
+
+	/* The signature, through plain HMAC and against openssl. */
 	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "POST",
 	    "/batch?x=1", "{\"a\":1}", 7, "1700000000", hex), 0);
 	assert_int_equal(auth_hmac_raw(SECRET, strlen(SECRET), post,
 	    strlen(post), md), 0);
 	util_hex(md, sizeof(md), raw);
 	assert_string_equal(hex, raw);
-	assert_string_equal(hex, SIG_POST_BATCH_TS);
+	assert_string_equal(hex, SIG_POST_BATCH_V2);
+	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "GET",
+	    "/account", NULL, 0, "1700000000", hex), 0);
+	assert_string_equal(hex, SIG_GET_ACCOUNT_V2);
 
-	/* The timestamp line changes the signature. */
+	/*
+	 * The relocation of issue 13 no longer lines up: the timestamp
+	 * moved into the body changes the body's hash, and the original
+	 * form of the longer body is another text altogether.
+	 */
 	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "POST",
-	    "/batch?x=1", "{\"a\":1}", 7, NULL, raw), 0);
-	assert_string_not_equal(hex, raw);
-
-	/* An empty key is refused, not treated as "no key". */
-	assert_int_equal(auth_sign_hex("", 0, "GET", "/", NULL, 0, NULL,
-	    hex), -1);
-	assert_string_equal(hex, "");
+	    "/batch?x=1", relocated, strlen(relocated), NULL, v1), 0);
+	assert_string_not_equal(v1, SIG_POST_BATCH_V2);
+	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "POST",
+	    "/batch?x=1", relocated, strlen(relocated), "1700000000", hex), 0);
+	assert_string_not_equal(hex, SIG_POST_BATCH_V2);
+	/* Nor does the same request without its timestamp. */
+	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "POST",
+	    "/batch?x=1", "{\"a\":1}", 7, NULL, v1), 0);
+	assert_string_not_equal(v1, SIG_POST_BATCH_V2);
+	/* The timestamp is signed: one second apart is another signature. */
+	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "POST",
+	    "/batch?x=1", "{\"a\":1}", 7, "1700000001", hex), 0);
+	assert_string_not_equal(hex, SIG_POST_BATCH_V2);
+	/*
+	 * A v2 text never equals an original one: it starts with the tag,
+	 * and an original one with its method. Even a "method" named like
+	 * the tag signs another text (its ENDPOINT line would have to be a
+	 * timestamp and its BODY the rest, hash and all).
+	 */
+	text = auth_string_to_sign("ST2-HMAC-SHA512", "1700000000",
+	    "POST\n/batch?x=1\n" BODY_SHA_A1, strlen("POST\n/batch?x=1\n"
+	    BODY_SHA_A1), NULL, &len);
+	assert_non_null(text);
+	assert_int_equal(len, strlen(post));
+	assert_memory_equal(text, post, len);	/* the same bytes, but... */
+	free(text);
+	/* ...no route has such a method: the server never verifies it. */
 }
 
-/* A body fed in chunks of every size gives the one-shot digest. */
+/* The replay id of a signature: SHA-256 of its 64 bytes, against openssl. */
+static void
+replay_id_vector(void **state)
+{
+	unsigned char	 sig[AUTH_DIGEST_LEN], id[REPLAY_ID_LEN];
+	unsigned char	 id2[REPLAY_ID_LEN];
+	char		 hex[2 * REPLAY_ID_LEN + 1], upper[AUTH_HEX_LEN + 1];
+	size_t		 i;
+
+	assert_int_equal(auth_parse_signature(SIG_POST_BATCH_V2,
+	    AUTH_HEX_LEN, sig), 0);
+	assert_int_equal(replay_id(sig, id), 0);
+	util_hex(id, sizeof(id), hex);
+	assert_string_equal(hex, REPLAY_ID_POST_BATCH_V2);
+	/* The hex case the signature was sent in does not change it. */
+	for (i = 0; i < AUTH_HEX_LEN; i++)
+		upper[i] = (char)toupper((unsigned char)SIG_POST_BATCH_V2[i]);
+	upper[AUTH_HEX_LEN] = '\0';
+	assert_int_equal(auth_parse_signature(upper, AUTH_HEX_LEN, sig), 0);
+	assert_int_equal(replay_id(sig, id2), 0);
+	assert_memory_equal(id, id2, sizeof(id));
+
+	/* Which methods are remembered: all but GET and HEAD. */
+	assert_int_equal(replay_method_remembered("POST"), 1);
+	assert_int_equal(replay_method_remembered("DELETE"), 1);
+	assert_int_equal(replay_method_remembered("PUT"), 1);
+	assert_int_equal(replay_method_remembered("GET"), 0);
+	assert_int_equal(replay_method_remembered("HEAD"), 0);
+	assert_int_equal(replay_method_remembered(NULL), 0);
+}
+
+/*
+ * A body fed in chunks of every size gives the one-shot digest, in both
+ * forms; and the one-shot digest is the HMAC of auth_string_to_sign().
+ */
 static void
 chunked_body(void **state)
 {
@@ -159,33 +316,47 @@ chunked_body(void **state)
 	unsigned char		 body[1000], one[AUTH_DIGEST_LEN];
 	unsigned char		 md[AUTH_DIGEST_LEN];
 	char			 hex[AUTH_HEX_LEN + 1], want[AUTH_HEX_LEN + 1];
-	size_t			 i, chunk, off, n;
+	char			*text;
+	size_t			 i, f, chunk, off, n, len;
 	static const size_t	 chunks[] = { 1, 3, 64, 127, 128, 999, 1000 };
+	static const char *const forms[] = { NULL, "42" };
 
 	for (i = 0; i < sizeof(body); i++)
 		body[i] = (unsigned char)(i * 7 + 1);
-	assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "PUT",
-	    "/dataset/x", body, sizeof(body), "42", want), 0);
-
-	for (i = 0; i < NITEMS(chunks); i++) {
-		chunk = chunks[i];
-		h = auth_hmac_begin(SECRET, strlen(SECRET), "PUT",
-		    "/dataset/x");
-		assert_non_null(h);
-		for (off = 0; off < sizeof(body); off += n) {
-			n = sizeof(body) - off < chunk ?
-			    sizeof(body) - off : chunk;
-			assert_int_equal(auth_hmac_update(h, body + off, n), 0);
-		}
-		assert_int_equal(auth_hmac_update(h, body, 0), 0);
-		assert_int_equal(auth_hmac_final(h, "42", md), 0);
-		/* The context is spent. */
-		assert_int_equal(auth_hmac_update(h, body, 1), -1);
-		assert_int_equal(auth_hmac_final(h, NULL, one), -1);
-		auth_hmac_free(h);
+	for (f = 0; f < NITEMS(forms); f++) {
+		assert_int_equal(auth_sign_hex(SECRET, strlen(SECRET), "PUT",
+		    "/dataset/x", body, sizeof(body), forms[f], want), 0);
+		text = auth_string_to_sign("PUT", "/dataset/x", body,
+		    sizeof(body), forms[f], &len);
+		assert_non_null(text);
+		assert_int_equal(auth_hmac_raw(SECRET, strlen(SECRET), text,
+		    len, md), 0);
+		free(text);
 		util_hex(md, sizeof(md), hex);
-		if (strcmp(hex, want) != 0)
-			fail_msg("chunk size %zu: digest differs", chunk);
+		assert_string_equal(hex, want);
+
+		for (i = 0; i < NITEMS(chunks); i++) {
+			chunk = chunks[i];
+			h = auth_hmac_begin(SECRET, strlen(SECRET), "PUT",
+			    "/dataset/x", forms[f]);
+			assert_non_null(h);
+			for (off = 0; off < sizeof(body); off += n) {
+				n = sizeof(body) - off < chunk ?
+				    sizeof(body) - off : chunk;
+				assert_int_equal(auth_hmac_update(h,
+				    body + off, n), 0);
+			}
+			assert_int_equal(auth_hmac_update(h, body, 0), 0);
+			assert_int_equal(auth_hmac_final(h, md), 0);
+			/* The context is spent. */
+			assert_int_equal(auth_hmac_update(h, body, 1), -1);
+			assert_int_equal(auth_hmac_final(h, one), -1);
+			auth_hmac_free(h);
+			util_hex(md, sizeof(md), hex);
+			if (strcmp(hex, want) != 0)
+				fail_msg("form %zu, chunk size %zu: digest "
+				    "differs", f, chunk);
+		}
 	}
 	auth_hmac_free(NULL);
 }
@@ -372,6 +543,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rfc4231_vectors),
 		cmocka_unit_test(string_to_sign),
+		cmocka_unit_test(string_to_sign_v2),
+		cmocka_unit_test(replay_id_vector),
 		cmocka_unit_test(chunked_body),
 		cmocka_unit_test(timestamp_window),
 		cmocka_unit_test(signature_syntax),

@@ -21,6 +21,7 @@
 #include "batch.h"
 #include "db.h"
 #include "job.h"
+#include "json.h"
 
 /* --- grammar ---------------------------------------------------------------- */
 
@@ -161,7 +162,7 @@ test_utf8(void **state)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (batch_utf8_valid(cases[i].s, strlen(cases[i].s)) !=
+		if (json_utf8_valid(cases[i].s, strlen(cases[i].s)) !=
 		    cases[i].want)
 			fail_msg("line %d: utf8 valid, want %d", cases[i].line,
 			    cases[i].want);
@@ -278,6 +279,21 @@ static const struct body_case body_cases[] = {
 	{ __LINE__, "{\"mode\": \"pilot\"", 400, "invalid_json" },
 	{ __LINE__, "{\"mode\": \"pi\xfflot\"}", 400, "invalid_json" },
 	{ __LINE__, "{\"mode\": \"pilot\\u0000\"}", 400, "invalid_json" },
+	/* The strict gate (json.h): nothing after the value but blanks. */
+#define GOOD "{\"mode\": \"pilot\", \"jobs\": [" JOB("set") "], " \
+	"\"requisitions\": {\"cpu\": 1}}"
+	{ __LINE__, GOOD " x", 400, "invalid_json" },
+	{ __LINE__, GOOD "\n1700000000", 400, "invalid_json" },
+	{ __LINE__, GOOD "{}", 400, "invalid_json" },
+	{ __LINE__, GOOD ",", 400, "invalid_json" },
+	{ __LINE__, GOOD "\x01", 400, "invalid_json" },
+	{ __LINE__, GOOD "\x0b", 400, "invalid_json" },
+	{ __LINE__, "\xef\xbb\xbf" GOOD, 400, "invalid_json" },
+	{ __LINE__, "{\"mode\": \"pi\tlot\"}", 400, "invalid_json" },
+	{ __LINE__, "{\"mode\": \"pilot\x7f\"}", 400, "invalid_json" },
+	{ __LINE__, GOOD " \t\r\n", 0, NULL },
+	{ __LINE__, "\n " GOOD, 0, NULL },
+#undef GOOD
 	{ __LINE__, "{}", 400, "invalid_mode" },
 	{ __LINE__, "{\"mode\": 1}", 400, "invalid_mode" },
 	{ __LINE__, "{\"mode\": \"test\", \"jobs\": [], "

@@ -80,6 +80,12 @@ test_parse_refuses(void **state)
 		{ "[3]", 400, "invalid_json" },
 		{ "\"top_k\"", 400, "invalid_json" },
 		{ "{\"top_k\": 3}\xff", 400, "invalid_json" },
+		{ "{\"top_k\": 3} x", 400, "invalid_json" },
+		{ "{\"top_k\": 3}\n1700000000", 400, "invalid_json" },
+		{ "{\"top_k\": 3}{}", 400, "invalid_json" },
+		{ "{\"top_k\": 3}\x0c", 400, "invalid_json" },
+		{ "{\"top_k\": 3, \"data_set_id\": \"a\tb\"}", 400,
+		    "invalid_json" },
 		{ "{}", 400, "invalid_top_k" },
 		{ "{\"top_k\": \"3\"}", 400, "invalid_top_k" },
 		{ "{\"top_k\": null}", 400, "invalid_top_k" },
@@ -116,6 +122,10 @@ test_parse_refuses(void **state)
 	/* A NUL inside the body. */
 	assert_int_equal(promote_parse("{\"top_k\": 1}\0", 13, &q, &e), 1);
 	assert_string_equal(e.code, "invalid_json");
+	/* Blanks after the value are not "after the value". */
+	assert_int_equal(promote_parse("{\"top_k\": 1} \r\n\t", 16, &q, &e),
+	    0);
+	assert_int_equal(q.top_k, 1);
 }
 
 /* Validate a pilot or production body with auto_promote text ap. */
